@@ -1,0 +1,111 @@
+//! Standard labels and Helm-style resource names.
+//!
+//! The host adds `app.kubernetes.io/managed-by` and a component label
+//! itself; components add the recommended `app.kubernetes.io/*` labels that
+//! tie objects to the release and drive selectors.
+
+use crate::{RenderError, RenderInput, Values};
+use std::collections::BTreeMap;
+
+/// Label keys from the Kubernetes recommended set.
+pub const NAME: &str = "app.kubernetes.io/name";
+/// Label key for the release (instance) name.
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+/// Label key for the application version.
+pub const VERSION: &str = "app.kubernetes.io/version";
+/// Label key for the component role inside the app (e.g. `master`).
+pub const COMPONENT: &str = "app.kubernetes.io/component";
+/// Label key for the chart that made the object.
+pub const HELM_CHART: &str = "helm.sh/chart";
+
+/// Kubernetes names are at most 63 characters (DNS-1123 label); Helm trims
+/// and drops a trailing `-` the same way.
+pub fn trunc63(name: &str) -> String {
+    let cut: String = name.chars().take(63).collect();
+    cut.trim_end_matches('-').to_string()
+}
+
+/// The chart name honouring `nameOverride` (Helm's `<chart>.name`).
+///
+/// # Errors
+///
+/// `invalid-values` when `nameOverride` is not a string.
+pub fn chart_name(input: &RenderInput, values: &Values) -> Result<String, RenderError> {
+    let name = values
+        .non_empty_str("nameOverride")?
+        .unwrap_or_else(|| input.chart.name.clone());
+    Ok(trunc63(&name))
+}
+
+/// Helm's `<chart>.fullname`: `fullnameOverride`, else `<release>-<name>`,
+/// or just the release name when it already contains the chart name.
+///
+/// # Errors
+///
+/// `invalid-values` when `nameOverride` or `fullnameOverride` is not a string.
+pub fn fullname(input: &RenderInput, values: &Values) -> Result<String, RenderError> {
+    if let Some(name) = values.non_empty_str("fullnameOverride")? {
+        return Ok(trunc63(&name));
+    }
+    let name = chart_name(input, values)?;
+    let release = &input.release.name;
+    if release.contains(&name) {
+        Ok(trunc63(release))
+    } else {
+        Ok(trunc63(&format!("{release}-{name}")))
+    }
+}
+
+/// Selector labels: stable for the life of a workload (`name`, `instance`).
+///
+/// # Errors
+///
+/// `invalid-values` when `nameOverride` is not a string.
+pub fn selector(
+    input: &RenderInput,
+    values: &Values,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    Ok(BTreeMap::from([
+        (NAME.to_string(), chart_name(input, values)?),
+        (INSTANCE.to_string(), input.release.name.clone()),
+    ]))
+}
+
+/// Standard labels: selector labels plus `version` (the chart's
+/// `appVersion`, when set), `helm.sh/chart` and the user's `commonLabels`.
+///
+/// # Errors
+///
+/// `invalid-values` when `nameOverride` or `commonLabels` has the wrong type.
+pub fn standard(
+    input: &RenderInput,
+    values: &Values,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let mut labels = values.string_map("commonLabels")?;
+    labels.extend(selector(input, values)?);
+    if let Some(version) = &input.chart.app_version {
+        labels.insert(VERSION.to_string(), label_value(version));
+    }
+    let chart = format!("{}-{}", input.chart.name, input.chart.version).replace('+', "_");
+    labels.insert(HELM_CHART.to_string(), label_value(&chart));
+    Ok(labels)
+}
+
+/// Makes text a valid label value: at most 63 characters of
+/// `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+pub fn label_value(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(63)
+        .collect();
+    cleaned
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}

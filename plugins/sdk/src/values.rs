@@ -1,0 +1,297 @@
+//! Typed access to a component's merged values.
+//!
+//! Values reach the component as JSON text (Helm's `.Values` for this
+//! subchart, `global` included). Lookups take dotted key paths such as
+//! `"image.tag"`; a `null` counts as absent, as it does in Helm templates.
+//! A value of the wrong type is an error naming the key, never a silent
+//! default.
+
+use crate::RenderError;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The merged values of one render.
+#[derive(Debug, Clone)]
+pub struct Values {
+    root: Value,
+}
+
+/// Builds the `invalid-values` error for `path`, e.g.
+/// `key 'service.port': expected an integer, found a string ("x")`.
+pub fn invalid(path: &str, why: impl std::fmt::Display) -> RenderError {
+    RenderError::InvalidValues(format!("key '{path}': {why}"))
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) if s.len() > 40 => {
+            format!("a string (\"{}…\")", &s[..s.floor_char_boundary(40)])
+        }
+        Value::String(s) => format!("a string (\"{s}\")"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a map".into(),
+    }
+}
+
+fn wrong(path: &str, expected: &str, found: &Value) -> RenderError {
+    invalid(
+        path,
+        format!("expected {expected}, found {}", describe(found)),
+    )
+}
+
+impl Values {
+    /// Parses the `values-json` the host passed.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when the text is not a JSON object.
+    pub fn parse(json: &str) -> Result<Self, RenderError> {
+        let root: Value = serde_json::from_str(json)
+            .map_err(|e| RenderError::InvalidValues(format!("values are not valid JSON: {e}")))?;
+        match root {
+            Value::Object(_) => Ok(Values { root }),
+            Value::Null => Ok(Values::from_value(Value::Object(Map::new()))),
+            other => Err(RenderError::InvalidValues(format!(
+                "values must be a map, found {}",
+                describe(&other)
+            ))),
+        }
+    }
+
+    /// Wraps an already parsed value (tests, nested sections).
+    pub fn from_value(root: Value) -> Self {
+        Values { root }
+    }
+
+    /// The whole values tree.
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// The value at a dotted `path`, or `None` when absent or `null`.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        let mut node = &self.root;
+        for key in path.split('.') {
+            node = node.as_object()?.get(key)?;
+        }
+        (!node.is_null()).then_some(node)
+    }
+
+    /// A string, or `None` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a string.
+    pub fn opt_str(&self, path: &str) -> Result<Option<String>, RenderError> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(wrong(path, "a string", other)),
+        }
+    }
+
+    /// A string, or `default` when absent. Empty strings are kept.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a string.
+    pub fn str_or(&self, path: &str, default: &str) -> Result<String, RenderError> {
+        Ok(self.opt_str(path)?.unwrap_or_else(|| default.to_string()))
+    }
+
+    /// A non-empty string, or `None` when absent or empty (Helm's `if .Values.x`).
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a string.
+    pub fn non_empty_str(&self, path: &str) -> Result<Option<String>, RenderError> {
+        Ok(self.opt_str(path)?.filter(|s| !s.is_empty()))
+    }
+
+    /// A scalar rendered as text: strings as they are, numbers and booleans
+    /// in their JSON form. For keys like `image.tag` that YAML may have
+    /// parsed as a number (`tag: 7.2`).
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but a list or a map.
+    pub fn scalar_or(&self, path: &str, default: &str) -> Result<String, RenderError> {
+        match self.get(path) {
+            None => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
+            Some(other) => Err(wrong(path, "a string", other)),
+        }
+    }
+
+    /// A boolean, or `default` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a boolean.
+    pub fn bool_or(&self, path: &str, default: bool) -> Result<bool, RenderError> {
+        match self.get(path) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(wrong(path, "a boolean", other)),
+        }
+    }
+
+    /// An integer, or `None` when absent. Integral floats (`3.0`) are accepted.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not an integer.
+    pub fn opt_i64(&self, path: &str) -> Result<Option<i64>, RenderError> {
+        let Some(value) = self.get(path) else {
+            return Ok(None);
+        };
+        let n = match value {
+            Value::Number(n) => n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            }),
+            _ => None,
+        };
+        n.map(Some).ok_or_else(|| wrong(path, "an integer", value))
+    }
+
+    /// An integer within `range`, or `default` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not an integer in `range`.
+    pub fn int_in(
+        &self,
+        path: &str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> Result<i64, RenderError> {
+        let n = self.opt_i64(path)?.unwrap_or(default);
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(invalid(
+                path,
+                format!("{n} is out of range {}..={}", range.start(), range.end()),
+            ))
+        }
+    }
+
+    /// A TCP/UDP port (1..=65535), or `default` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a valid port number.
+    pub fn port_or(&self, path: &str, default: u16) -> Result<u16, RenderError> {
+        let n = self.int_in(path, 1..=65535, i64::from(default))?;
+        u16::try_from(n).map_err(|_| invalid(path, format!("{n} is not a port")))
+    }
+
+    /// A map, or `None` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a map.
+    pub fn opt_object(&self, path: &str) -> Result<Option<&Map<String, Value>>, RenderError> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(other) => Err(wrong(path, "a map", other)),
+        }
+    }
+
+    /// A map passed through as is (e.g. `resources`, `affinity`), or `default`
+    /// when absent. An empty map counts as set.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a map.
+    pub fn object_or(&self, path: &str, default: Value) -> Result<Value, RenderError> {
+        Ok(self
+            .opt_object(path)?
+            .map(|m| Value::Object(m.clone()))
+            .unwrap_or(default))
+    }
+
+    /// A list, or `None` when absent.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a list.
+    pub fn opt_array(&self, path: &str) -> Result<Option<&Vec<Value>>, RenderError> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(other) => Err(wrong(path, "a list", other)),
+        }
+    }
+
+    /// A list of strings (empty when absent).
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when not a list or an item is not a string.
+    pub fn strings(&self, path: &str) -> Result<Vec<String>, RenderError> {
+        let Some(items) = self.opt_array(path)? else {
+            return Ok(Vec::new());
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(wrong(&format!("{path}[{i}]"), "a string", other)),
+            })
+            .collect()
+    }
+
+    /// A map of strings to strings (labels, annotations, nodeSelector), sorted;
+    /// empty when absent. Numbers and booleans are turned into text, as
+    /// Kubernetes requires string values there.
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when not a map or a value is a list or a map.
+    pub fn string_map(&self, path: &str) -> Result<BTreeMap<String, String>, RenderError> {
+        let Some(map) = self.opt_object(path)? else {
+            return Ok(BTreeMap::new());
+        };
+        let mut out = BTreeMap::new();
+        for (key, value) in map {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                Value::Null => continue,
+                other => return Err(wrong(&format!("{path}.{key}"), "a string", other)),
+            };
+            out.insert(key.clone(), text);
+        }
+        Ok(out)
+    }
+
+    /// The sub-tree at `path` as its own [`Values`] (empty when absent).
+    ///
+    /// # Errors
+    ///
+    /// `invalid-values` when present but not a map.
+    pub fn section(&self, path: &str) -> Result<Values, RenderError> {
+        Ok(Values::from_value(
+            self.object_or(path, Value::Object(Map::new()))?,
+        ))
+    }
+}
+
+/// Turns a string map into a JSON object.
+pub fn to_object(map: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
