@@ -1,0 +1,74 @@
+{{/* Name of the chart, or nameOverride. */}}
+{{- define "imprun-server.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: fullnameOverride, else <release>-<name> (just the release name when it contains the name). */}}
+{{- define "imprun-server.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "imprun-server.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "imprun-server.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "imprun-server.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "imprun-server.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: api
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* registry/repository:tag; the registry is image.registry, else global.imageRegistry. */}}
+{{- define "imprun-server.image" -}}
+{{- $registry := .Values.image.registry | default ((.Values.global).imageRegistry) -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if $registry -}}
+{{- printf "%s/%s:%s" $registry .Values.image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* global.imagePullSecrets then imagePullSecrets, each a name or {name: ...}. */}}
+{{- define "imprun-server.imagePullSecrets" -}}
+{{- $all := concat (((.Values.global).imagePullSecrets) | default list) (.Values.imagePullSecrets | default list) -}}
+{{- if $all }}
+imagePullSecrets:
+{{- range $all }}
+{{- if kindIs "map" . }}
+  - name: {{ .name }}
+{{- else }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "imprun-server.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "imprun-server.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An env var read from a host-managed Secret (the guide's Secret names). */}}
+{{- define "imprun-server.secretEnv" -}}
+- name: {{ index . 0 }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ index . 1 }}
+      key: {{ index . 2 }}
+{{- end -}}
