@@ -41,6 +41,11 @@ export function render(input, log) {
   return { manifests, notes: notes(ctx, ingressObject) };
 }
 
+// Sets `object[key]` only for a non-empty map, as Helm's `with` does.
+function setMap(object, key, map) {
+  if (Object.keys(map).length > 0) object[key] = map;
+}
+
 function metadata(ctx, annotations) {
   const meta = { name: ctx.name, labels: ctx.labels };
   if (annotations && Object.keys(annotations).length > 0) meta.annotations = annotations;
@@ -69,13 +74,11 @@ function podTemplate(ctx) {
   const spec = { automountServiceAccountToken: false };
   const secrets = pullSecrets(values);
   if (secrets.length > 0) spec.imagePullSecrets = secrets;
-  spec.securityContext = values.mapOr('podSecurityContext', {});
+  setMap(spec, 'securityContext', values.mapOr('podSecurityContext', {}));
   spec.containers = [container(ctx)];
   spec.volumes = [{ name: 'tmp', emptyDir: {} }];
-  for (const key of ['nodeSelector', 'affinity']) {
-    const map = values.mapOr(key, {});
-    if (Object.keys(map).length > 0) spec[key] = map;
-  }
+  setMap(spec, 'nodeSelector', values.mapOr('nodeSelector', {}));
+  setMap(spec, 'affinity', values.mapOr('affinity', {}));
   const tolerations = values.listOr('tolerations', []);
   if (tolerations.length > 0) spec.tolerations = tolerations;
   return { metadata: meta, spec };
@@ -96,8 +99,8 @@ function container(ctx) {
     const p = probe(values, kind);
     if (p) out[kind] = p;
   }
-  out.resources = values.mapOr('resources', {});
-  out.securityContext = values.mapOr('securityContext', {});
+  setMap(out, 'resources', values.mapOr('resources', {}));
+  setMap(out, 'securityContext', values.mapOr('securityContext', {}));
   out.volumeMounts = [{ name: 'tmp', mountPath: '/tmp' }];
   return out;
 }

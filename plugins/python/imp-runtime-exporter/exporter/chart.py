@@ -46,6 +46,12 @@ def render(input: Any, log: Log) -> dict:
     return {"manifests": manifests, "notes": _notes(ctx)}
 
 
+def _set_map(target: dict, key: str, value: dict) -> None:
+    """Sets `target[key]` only for a non-empty map, as Helm's `with` does."""
+    if value:
+        target[key] = value
+
+
 def _metadata(ctx: _Ctx, annotations: dict = None) -> dict:
     meta = {"name": ctx.name, "labels": ctx.labels}
     if annotations:
@@ -78,12 +84,10 @@ def _pod_template(ctx: _Ctx) -> dict:
     secrets = pull_secrets(values)
     if secrets:
         spec["imagePullSecrets"] = secrets
-    spec["securityContext"] = values.map_or("podSecurityContext", {})
+    _set_map(spec, "securityContext", values.map_or("podSecurityContext", {}))
     spec["containers"] = [_container(ctx)]
-    for key in ("nodeSelector", "affinity"):
-        value = values.map_or(key, {})
-        if value:
-            spec[key] = value
+    _set_map(spec, "nodeSelector", values.map_or("nodeSelector", {}))
+    _set_map(spec, "affinity", values.map_or("affinity", {}))
     tolerations = values.list_or("tolerations", [])
     if tolerations:
         spec["tolerations"] = tolerations
@@ -106,8 +110,8 @@ def _container(ctx: _Ctx) -> dict:
         probe = _probe(ctx, kind)
         if probe:
             out[kind] = probe
-    out["resources"] = values.map_or("resources", {})
-    out["securityContext"] = values.map_or("securityContext", {})
+    _set_map(out, "resources", values.map_or("resources", {}))
+    _set_map(out, "securityContext", values.map_or("securityContext", {}))
     return out
 
 
