@@ -23,6 +23,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "imprun-server.labels" -}}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "imprun-server.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -30,14 +33,16 @@ app.kubernetes.io/component: api
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* registry/repository:tag; the registry is image.registry, else global.imageRegistry. */}}
+{{/* registry/repository:tag (or @digest); global.imageRegistry wins over image.registry. */}}
 {{- define "imprun-server.image" -}}
-{{- $registry := .Values.image.registry | default ((.Values.global).imageRegistry) -}}
-{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
-{{- if $registry -}}
-{{- printf "%s/%s:%s" $registry .Values.image.repository $tag -}}
+{{- $registry := ((.Values.global).imageRegistry) | default .Values.image.registry -}}
+{{- $ref := .Values.image.repository -}}
+{{- if $registry -}}{{- $ref = printf "%s/%s" (trimSuffix "/" $registry) $ref -}}{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $ref .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion | toString -}}
+{{- if $tag -}}{{- printf "%s:%s" $ref $tag -}}{{- else -}}{{- $ref -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 
