@@ -155,11 +155,7 @@ fn check_target() -> Result<(), String> {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-    {
+    if let Ok(sysroot) = Command::new(&rustc).args(["--print", "sysroot"]).output() {
         let root = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
         // Installing the target changes this directory: build again then.
         println!(
