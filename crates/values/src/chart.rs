@@ -1,0 +1,358 @@
+//! Chart loading: Chart.yaml metadata, values.yaml (with positions for provenance),
+//! values.schema.json and every chart under charts/ (as Helm loads them, whether or not a
+//! dependency lists them).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::path::Marks;
+use crate::semver::Version;
+use crate::yaml;
+
+/// A loaded chart and all its subcharts. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    inner: Arc<ChartData>,
+}
+
+#[derive(Debug)]
+struct ChartData {
+    dir: PathBuf,
+    metadata: Metadata,
+    values: Map<String, Value>,
+    marks: Marks,
+    values_file: Option<PathBuf>,
+    subcharts: Vec<Chart>,
+    schema: Option<(PathBuf, Value)>,
+}
+
+/// The parts of Chart.yaml that value computation and the host use.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    /// `apiVersion` (`v1` when absent, as Helm assumes).
+    pub api_version: String,
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `appVersion`, if any.
+    pub app_version: Option<String>,
+    /// `dependencies` (from requirements.yaml for apiVersion v1 charts).
+    pub dependencies: Vec<Dependency>,
+    /// wasmchart's top-level `component:` key (a path relative to the chart directory).
+    pub component: Option<String>,
+    /// wasmchart's `environments:` map, raw.
+    pub environments: Option<Value>,
+}
+
+/// One entry of Chart.yaml `dependencies`.
+#[derive(Debug, Clone, Default)]
+pub struct Dependency {
+    /// Chart name.
+    pub name: String,
+    /// Version constraint (Masterminds syntax).
+    pub version: String,
+    /// Repository (unused for rendering: charts come from charts/).
+    pub repository: Option<String>,
+    /// Comma-separated condition paths.
+    pub condition: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Alias, which also names the subchart's values section.
+    pub alias: Option<String>,
+    /// `import-values` entries as written (strings or child/parent maps).
+    pub import_values: Vec<Value>,
+    /// wasmchart's per-component `limits:` map, raw; the host interprets it.
+    pub limits: Option<Value>,
+}
+
+impl Dependency {
+    /// The name of the subchart's values section: the alias, else the name.
+    pub fn section(&self) -> &str {
+        self.alias.as_deref().filter(|a| !a.is_empty()).unwrap_or(&self.name)
+    }
+}
+
+impl Chart {
+    /// Loads a chart directory with its subcharts; every dependency of the top chart must
+    /// have a chart under charts/ (Helm's check before rendering).
+    pub fn load(dir: &Path) -> Result<Chart, Error> {
+        let chart = load_dir(dir)?;
+        for dep in &chart.inner.metadata.dependencies {
+            if !chart.inner.subcharts.iter().any(|c| c.name() == dep.name) {
+                return Err(Error::MissingDependency {
+                    chart: chart.name().to_string(),
+                    name: dep.name.clone(),
+                    dir: dir.join("charts"),
+                });
+            }
+        }
+        Ok(chart)
+    }
+
+    /// Chart name from Chart.yaml.
+    pub fn name(&self) -> &str {
+        &self.inner.metadata.name
+    }
+
+    /// Chart version from Chart.yaml.
+    pub fn version(&self) -> &str {
+        &self.inner.metadata.version
+    }
+
+    /// `appVersion` from Chart.yaml.
+    pub fn app_version(&self) -> Option<&str> {
+        self.inner.metadata.app_version.as_deref()
+    }
+
+    /// The chart directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The parsed metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.inner.metadata
+    }
+
+    /// The component path from Chart.yaml `component:`, resolved against the chart dir.
+    pub fn component(&self) -> Option<PathBuf> {
+        self.inner
+            .metadata
+            .component
+            .as_ref()
+            .map(|c| self.inner.dir.join(c))
+    }
+
+    /// Every chart found under charts/, in directory-name order.
+    pub fn subcharts(&self) -> &[Chart] {
+        &self.inner.subcharts
+    }
+
+    /// The chart's default values (values.yaml, documents merged).
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.inner.values
+    }
+
+    /// Where each node of values.yaml starts.
+    pub fn value_marks(&self) -> &Marks {
+        &self.inner.marks
+    }
+
+    /// The values.yaml path, when the chart has one.
+    pub fn values_file(&self) -> Option<&Path> {
+        self.inner.values_file.as_deref()
+    }
+
+    /// The parsed values.schema.json and its path, when present.
+    pub fn schema(&self) -> Option<(&Path, &Value)> {
+        self.inner.schema.as_ref().map(|(p, v)| (p.as_path(), v))
+    }
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn chart_err(dir: &Path, message: impl Into<String>) -> Error {
+    Error::Chart {
+        dir: dir.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn load_dir(dir: &Path) -> Result<Chart, Error> {
+    let chart_yaml = dir.join("Chart.yaml");
+    if !chart_yaml.is_file() {
+        return Err(chart_err(dir, "Chart.yaml file is missing"));
+    }
+    let origin = chart_yaml.display().to_string();
+    let (raw, _) = yaml::parse_values(&read(&chart_yaml)?, &origin)?;
+    let mut metadata = parse_metadata(dir, &raw)?;
+    let req = dir.join("requirements.yaml");
+    if metadata.api_version == "v1" && req.is_file() {
+        let origin = req.display().to_string();
+        let (raw_req, _) = yaml::parse_values(&read(&req)?, &origin)?;
+        metadata.dependencies = parse_dependencies(dir, raw_req.get("dependencies"))?;
+    }
+    let values_path = dir.join("values.yaml");
+    let (values, marks, values_file) = if values_path.is_file() {
+        let origin = values_path.display().to_string();
+        let (v, m) = yaml::parse_values(&read(&values_path)?, &origin)?;
+        (v, m, Some(values_path))
+    } else {
+        (Map::new(), Marks::new(), None)
+    };
+    let schema_path = dir.join("values.schema.json");
+    let schema = if schema_path.is_file() {
+        let text = read(&schema_path)?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| Error::BadSchema {
+            path: schema_path.clone(),
+            message: format!("line {} column {}: {e}", e.line(), e.column()),
+        })?;
+        Some((schema_path, v))
+    } else {
+        None
+    };
+    let subcharts = load_subcharts(dir)?;
+    Ok(Chart {
+        inner: Arc::new(ChartData {
+            dir: dir.to_path_buf(),
+            metadata,
+            values,
+            marks,
+            values_file,
+            subcharts,
+            schema,
+        }),
+    })
+}
+
+fn load_subcharts(dir: &Path) -> Result<Vec<Chart>, Error> {
+    let charts = dir.join("charts");
+    if !charts.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(&charts).map_err(|source| Error::Io {
+        path: charts.clone(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if name.starts_with(['_', '.']) {
+            continue;
+        }
+        if p.is_dir() {
+            out.push(load_dir(&p)?);
+        } else if name.ends_with(".tgz") {
+            return Err(chart_err(
+                dir,
+                format!("packaged subchart {name:?} is not supported: unpack it into charts/"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn string_field(dir: &Path, raw: &Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
+    match raw.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(chart_err(
+            dir,
+            format!("Chart.yaml {key:?} must be a string, found {}", yaml::kind_name(other)),
+        )),
+    }
+}
+
+fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Error> {
+    let api_version = string_field(dir, raw, "apiVersion")?.unwrap_or_else(|| "v1".into());
+    if api_version != "v1" && api_version != "v2" {
+        return Err(chart_err(
+            dir,
+            format!("unsupported apiVersion {api_version:?} in Chart.yaml (expected \"v2\" or \"v1\")"),
+        ));
+    }
+    let name = string_field(dir, raw, "name")?.unwrap_or_default();
+    if name.is_empty() {
+        return Err(chart_err(dir, "Chart.yaml: name is required"));
+    }
+    if name == "." || name == ".." || name.contains('/') {
+        return Err(chart_err(dir, format!("Chart.yaml: name {name:?} is not allowed")));
+    }
+    let version = string_field(dir, raw, "version")?.unwrap_or_default();
+    if version.is_empty() {
+        return Err(chart_err(dir, "Chart.yaml: version is required"));
+    }
+    if Version::parse(&version).is_none() {
+        return Err(chart_err(dir, format!("Chart.yaml: version {version:?} is invalid")));
+    }
+    let app_version = match raw.get("appVersion") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let dependencies = parse_dependencies(dir, raw.get("dependencies"))?;
+    let mut seen = std::collections::HashSet::new();
+    for d in &dependencies {
+        if !seen.insert(d.section().to_string()) {
+            return Err(chart_err(
+                dir,
+                format!("more than one dependency with name or alias {:?}", d.section()),
+            ));
+        }
+    }
+    Ok(Metadata {
+        api_version,
+        name,
+        version,
+        app_version,
+        dependencies,
+        component: string_field(dir, raw, "component")?,
+        environments: raw.get("environments").cloned(),
+    })
+}
+
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_dependencies(dir: &Path, raw: Option<&Value>) -> Result<Vec<Dependency>, Error> {
+    let list = match raw {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(chart_err(dir, "Chart.yaml: dependencies must be a list")),
+    };
+    let mut out = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let Value::Object(m) = d else {
+            return Err(chart_err(
+                dir,
+                format!("Chart.yaml: dependencies[{i}] must be a map"),
+            ));
+        };
+        let get = |k: &str| m.get(k).and_then(scalar_string);
+        let alias = get("alias").filter(|a| !a.is_empty());
+        if let Some(a) = &alias {
+            if !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(chart_err(
+                    dir,
+                    format!("dependency {:?} has disallowed characters in the alias {a:?}", get("name").unwrap_or_default()),
+                ));
+            }
+        }
+        let tags = match m.get("tags") {
+            Some(Value::Array(t)) => t.iter().filter_map(scalar_string).collect(),
+            _ => Vec::new(),
+        };
+        let import_values = match m.get("import-values") {
+            Some(Value::Array(v)) => v.clone(),
+            _ => Vec::new(),
+        };
+        out.push(Dependency {
+            name: get("name").unwrap_or_default(),
+            version: get("version").unwrap_or_default(),
+            repository: get("repository"),
+            condition: get("condition"),
+            tags,
+            alias,
+            import_values,
+            limits: m.get("limits").cloned(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,97 @@
+//! `--env ENV`: which values files come first and which namespace the environment uses.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::chart::Chart;
+use crate::error::Error;
+
+/// An environment of the umbrella chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// The environment name.
+    pub name: String,
+    /// Its values files, applied before any `-f`, resolved against the chart directory.
+    pub values_files: Vec<PathBuf>,
+    /// Its namespace: `environments.<env>.namespace`, else `<chart>-<env>`.
+    pub namespace: String,
+}
+
+impl Chart {
+    /// Resolves `--env`: `environments.<env>` in Chart.yaml when that key exists, else
+    /// `values-<env>.yaml`; an unknown environment is an error listing the known ones.
+    pub fn environment(&self, env: &str) -> Result<Environment, Error> {
+        let default_ns = format!("{}-{env}", self.name());
+        if let Some(Value::Object(envs)) = &self.metadata().environments {
+            if let Some(entry) = envs.get(env) {
+                return self.from_entry(env, entry, default_ns);
+            }
+        }
+        let file = self.dir().join(format!("values-{env}.yaml"));
+        if file.is_file() {
+            return Ok(Environment {
+                name: env.to_string(),
+                values_files: vec![file],
+                namespace: default_ns,
+            });
+        }
+        Err(Error::UnknownEnv {
+            env: env.to_string(),
+            known: self.known_environments(),
+        })
+    }
+
+    fn from_entry(&self, env: &str, entry: &Value, default_ns: String) -> Result<Environment, Error> {
+        let bad = |message: String| Error::Chart {
+            dir: self.dir().to_path_buf(),
+            message,
+        };
+        let files = match entry.get("values") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![self.dir().join(s)],
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(self.dir().join(s)),
+                    other => Err(bad(format!(
+                        "Chart.yaml environments.{env}.values must list file names, found {other}"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(bad(format!(
+                    "Chart.yaml environments.{env}.values must be a list of files, found {other}"
+                )));
+            }
+        };
+        let namespace = match entry.get("namespace") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => default_ns,
+        };
+        Ok(Environment {
+            name: env.to_string(),
+            values_files: files,
+            namespace,
+        })
+    }
+
+    /// Environment names from Chart.yaml `environments:` and `values-*.yaml` files, sorted.
+    pub fn known_environments(&self) -> Vec<String> {
+        let mut known = std::collections::BTreeSet::new();
+        if let Some(Value::Object(envs)) = &self.metadata().environments {
+            known.extend(envs.keys().cloned());
+        }
+        if let Ok(rd) = std::fs::read_dir(self.dir()) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if let Some(env) = n.strip_prefix("values-").and_then(|r| r.strip_suffix(".yaml")) {
+                    if !env.is_empty() {
+                        known.insert(env.to_string());
+                    }
+                }
+            }
+        }
+        known.into_iter().collect()
+    }
+}

@@ -1,0 +1,121 @@
+//! The one error type of this crate: every variant names the file, line, key path or flag at
+//! fault so the CLI can print it as a one-paragraph message.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading a chart or computing its values.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read (missing values file, unreadable Chart.yaml, ...).
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// YAML that does not parse, with the position of the problem.
+    #[error("invalid YAML in {origin}:{line}:{col}: {message}")]
+    Yaml {
+        /// File name or other origin of the text.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A values file whose document is not a map of keys to values.
+    #[error("{origin}:{line}:{col}: values must be a map of keys to values, found {found}")]
+    NotAMap {
+        /// File name of the values file.
+        origin: String,
+        /// 1-based line of the offending document.
+        line: usize,
+        /// 1-based column of the offending document.
+        col: usize,
+        /// What was found instead ("a list", "a string", ...).
+        found: String,
+    },
+    /// A chart directory that is not a valid chart.
+    #[error("invalid chart {}: {message}", dir.display())]
+    Chart {
+        /// The chart directory.
+        dir: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A dependency listed in Chart.yaml that has no chart under charts/.
+    #[error(
+        "chart {chart:?} lists dependency {name:?} in Chart.yaml, but no chart named {name:?} was found in {}",
+        dir.display()
+    )]
+    MissingDependency {
+        /// The chart whose Chart.yaml lists the dependency.
+        chart: String,
+        /// The dependency name.
+        name: String,
+        /// The charts/ directory that was searched.
+        dir: PathBuf,
+    },
+    /// `--env` named an environment the umbrella chart does not define.
+    #[error("unknown environment {env:?}: known environments are {}", known_list(.known))]
+    UnknownEnv {
+        /// The requested environment.
+        env: String,
+        /// Environments defined by Chart.yaml `environments:` or `values-*.yaml` files.
+        known: Vec<String>,
+    },
+    /// A `--set`-family expression that Helm would reject.
+    #[error("failed parsing {flag} {expr:?}: {message}")]
+    Set {
+        /// The flag (`--set`, `--set-string`, ...).
+        flag: &'static str,
+        /// The expression as given.
+        expr: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Values whose shapes clash (for example a subchart section that is not a map).
+    #[error("type mismatch at {path:?}: {message}")]
+    TypeMismatch {
+        /// The key path.
+        path: String,
+        /// The clash, naming the sources involved.
+        message: String,
+    },
+    /// values.schema.json validation failures, one line per failure.
+    #[error("values do not meet the schema of chart {chart:?}:\n{}", .failures.join("\n"))]
+    Schema {
+        /// The chart whose schema failed (name or alias path).
+        chart: String,
+        /// One line per failure: JSON path, rule broken, source of the value.
+        failures: Vec<String>,
+    },
+    /// A values.schema.json that cannot be used.
+    #[error("invalid schema {}: {message}", path.display())]
+    BadSchema {
+        /// The schema file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `explain` was asked about a malformed path.
+    #[error("invalid value path {path:?}: {message}")]
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none (add values-<env>.yaml or an environments: entry to Chart.yaml)".to_string()
+    } else {
+        known.join(", ")
+    }
+}

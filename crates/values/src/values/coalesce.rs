@@ -1,0 +1,174 @@
+//! Helm's value coalescing (chart defaults under user values, subchart sections, globals,
+//! null deletion), reproduced rule for rule, including which maps end up shared.
+
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use super::gv::{self, G, GMap};
+use super::node::Node;
+use crate::error::Error;
+
+fn concat(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// `CoalesceValues`: user values over the chart's defaults, nulls deleting defaults.
+pub fn coalesce_values(ch: &Node, vals: &GMap) -> Result<GMap, Error> {
+    let dest = gv::deep_copy_map(vals);
+    coalesce(ch, &dest, "", false)
+}
+
+/// `MergeValues`: like `coalesce_values` but nulls are kept.
+pub fn merge_values(ch: &Node, vals: &GMap) -> Result<GMap, Error> {
+    let dest = gv::deep_copy_map(vals);
+    coalesce(ch, &dest, "", true)
+}
+
+fn coalesce(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GMap, Error> {
+    coalesce_chart_values(ch, dest, prefix, merge);
+    coalesce_deps(ch, dest, prefix, merge)
+}
+
+fn coalesce_deps(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GMap, Error> {
+    for sub in &ch.deps {
+        match gv::get(dest, &sub.name) {
+            None => gv::set(dest, &sub.name, G::Map(gv::new_map())),
+            Some(G::Map(_)) => {}
+            Some(other) => {
+                return Err(Error::TypeMismatch {
+                    path: concat(&concat(prefix, &ch.name), &sub.name),
+                    message: format!(
+                        "the values for subchart {:?} must be a map, found {}",
+                        sub.name,
+                        crate::yaml::kind_name(&gv::to_json(&other))
+                    ),
+                });
+            }
+        }
+        let Some(G::Map(dvmap)) = gv::get(dest, &sub.name) else {
+            continue;
+        };
+        let sub_prefix = concat(prefix, &ch.name);
+        coalesce_globals(&dvmap, dest);
+        let out = coalesce(sub, &dvmap, &sub_prefix, merge)?;
+        gv::set(dest, &sub.name, G::Map(out));
+    }
+    Ok(dest.clone())
+}
+
+/// Copies the parent's `global` into a subchart section; the parent's entries win.
+fn coalesce_globals(dest: &GMap, src: &GMap) {
+    let dg = match gv::get(dest, "global") {
+        None => gv::new_map(),
+        Some(G::Map(m)) => m,
+        Some(_) => return,
+    };
+    let sg = match gv::get(src, "global") {
+        None => gv::new_map(),
+        Some(G::Map(m)) => m,
+        Some(_) => return,
+    };
+    for (key, val) in gv::entries(&sg) {
+        if let G::Map(vm) = &val {
+            let vv = gv::shallow_copy_map(vm);
+            match gv::get(&dg, &key) {
+                None => gv::set(&dg, &key, G::Map(vv)),
+                Some(G::Map(destv)) => {
+                    coalesce_tables(&vv, &destv, true);
+                    gv::set(&dg, &key, G::Map(vv));
+                }
+                Some(_) => {}
+            }
+        } else if matches!(gv::get(&dg, &key), Some(G::Map(_))) {
+            // Helm skips a scalar global over a map global.
+        } else {
+            gv::set(&dg, &key, val);
+        }
+    }
+    gv::set(dest, "global", G::Map(dg));
+}
+
+fn is_subchart(ch: &Node, key: &str) -> bool {
+    ch.deps.iter().any(|d| d.name == key)
+}
+
+/// Fills `v` from the chart's own values.yaml (deep-copied).
+fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
+    let vc = gv::deep_copy_map(&ch.values);
+    for (key, val) in gv::entries(&vc) {
+        match gv::get(v, &key) {
+            Some(G::Null) if !merge => {
+                v.borrow_mut().remove(&key);
+            }
+            Some(G::Map(dest)) => {
+                if let G::Map(src) = &val {
+                    let merge = merge || is_subchart(ch, &key);
+                    if !merge {
+                        clean_nil(src);
+                    }
+                    coalesce_tables(&dest, src, merge);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if !merge {
+                    if val.is_null() {
+                        continue;
+                    }
+                    if let G::Map(sub) = &val {
+                        clean_nil(sub);
+                    }
+                }
+                gv::set(v, &key, val);
+            }
+        }
+    }
+}
+
+/// `MergeTables` (merge = true) / `CoalesceTables` (merge = false): `dst` wins over `src`.
+pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
+    if Rc::ptr_eq(dst, src) {
+        return;
+    }
+    let src_non_nil: BTreeSet<String> = src
+        .borrow()
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for (key, val) in gv::entries(dst) {
+        if val.is_null() {
+            gv::set(src, &key, G::Null);
+        }
+    }
+    for (key, val) in gv::entries(src) {
+        match gv::get(dst, &key) {
+            Some(G::Null) if !merge && src_non_nil.contains(&key) => {
+                dst.borrow_mut().remove(&key);
+            }
+            None => gv::set(dst, &key, val),
+            Some(G::Map(dv)) => {
+                if let G::Map(sv) = &val {
+                    coalesce_tables(&dv, sv, merge);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn clean_nil(m: &GMap) {
+    let mut b = m.borrow_mut();
+    b.retain(|_, v| !v.is_null());
+    let subs: Vec<GMap> = b.values().filter_map(|v| v.as_map().cloned()).collect();
+    drop(b);
+    for s in subs {
+        if !Rc::ptr_eq(&s, m) {
+            clean_nil(&s);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! values.schema.json validation, per chart, against the values that chart really receives
+//! (Helm's recursion over enabled subcharts). Beyond Helm: the `global` and `enabled` keys an
+//! umbrella injects do not fail a schema that does not declare them, `$ref` is resolved only
+//! inside the chart directory (never the network or other files), and each failure names the
+//! JSON path, the rule and the file or flag that supplied the value.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::Computed;
+use super::explain::last_source;
+use super::node::Node;
+use crate::chart::Chart;
+use crate::error::Error;
+use crate::path::{self, Seg};
+
+/// Validates every enabled chart that has a schema.
+pub fn validate(c: &Computed, root: &Node) -> Result<(), Error> {
+    let mut failures = Vec::new();
+    let mut first_chart = None;
+    walk(c, root, &c.values, &mut Vec::new(), &mut failures, &mut first_chart)?;
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Schema {
+        chart: first_chart.unwrap_or_default(),
+        failures,
+    })
+}
+
+fn chart_of<'a>(c: &'a Computed, node: &Node) -> &'a Chart {
+    super::chart_at(&c.chart, &node.chart_path)
+}
+
+fn walk(
+    c: &Computed,
+    node: &Node,
+    values: &Value,
+    mount: &mut Vec<Seg>,
+    failures: &mut Vec<String>,
+    first: &mut Option<String>,
+) -> Result<(), Error> {
+    let chart = chart_of(c, node);
+    if let Some((schema_path, schema)) = chart.schema() {
+        let label = if mount.is_empty() {
+            chart.name().to_string()
+        } else {
+            path::display(mount)
+        };
+        let before = failures.len();
+        check(c, chart.dir(), schema_path, schema, values, mount, failures)?;
+        if failures.len() > before && first.is_none() {
+            *first = Some(label);
+        }
+    }
+    for d in &node.deps {
+        let raw = match values {
+            Value::Object(m) => m.get(&d.name),
+            _ => None,
+        };
+        match raw {
+            None | Some(Value::Null) => {}
+            Some(v @ Value::Object(_)) => {
+                mount.push(Seg::Key(d.name.clone()));
+                walk(c, d, v, mount, failures, first)?;
+                mount.pop();
+            }
+            Some(other) => failures.push(format!(
+                "{}: expected a map of values for subchart {:?}, got {}",
+                d.name,
+                d.name,
+                crate::yaml::kind_name(other)
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Drops injected keys the schema does not declare.
+fn tolerant_instance(schema: &Value, values: &Value) -> Value {
+    let mut inst = values.clone();
+    let declared = |k: &str| {
+        schema
+            .get("properties")
+            .and_then(|p| p.get(k))
+            .is_some()
+    };
+    if let Value::Object(m) = &mut inst {
+        for k in ["global", "enabled"] {
+            if !declared(k) {
+                m.remove(k);
+            }
+        }
+    }
+    inst
+}
+
+fn file_uri(p: &Path) -> String {
+    let s = p.to_string_lossy().replace('%', "%25").replace(' ', "%20");
+    format!("file://{s}")
+}
+
+fn check(
+    c: &Computed,
+    dir: &Path,
+    schema_path: &Path,
+    schema: &Value,
+    values: &Value,
+    mount: &[Seg],
+    failures: &mut Vec<String>,
+) -> Result<(), Error> {
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let base = schema_path
+        .canonicalize()
+        .unwrap_or_else(|_| schema_path.to_path_buf());
+    let validator = jsonschema::options()
+        .with_base_uri(file_uri(&base))
+        .with_retriever(ChartRetriever { root })
+        .build(schema)
+        .map_err(|e| Error::BadSchema {
+            path: schema_path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let inst = tolerant_instance(schema, values);
+    for err in validator.iter_errors(&inst) {
+        let rel = pointer_to_path(&inst, err.instance_path().as_str());
+        let mut full = mount.to_vec();
+        full.extend(rel.iter().cloned());
+        let rule = err
+            .schema_path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let shown = if full.is_empty() {
+            "(root)".to_string()
+        } else {
+            path::display(&full)
+        };
+        let source = last_source(c, &full)
+            .map(|s| format!("value from {s}"))
+            .unwrap_or_else(|| "value from chart defaults".to_string());
+        failures.push(format!(
+            "{shown}: {err} (rule {rule:?} in {}; {source})",
+            schema_path.display()
+        ));
+    }
+    Ok(())
+}
+
+fn pointer_to_path(inst: &Value, ptr: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut cur = Some(inst);
+    for raw in ptr.split('/').skip(1) {
+        let part = raw.replace("~1", "/").replace("~0", "~");
+        let seg = match (cur, part.parse::<usize>()) {
+            (Some(Value::Array(_)), Ok(i)) => Seg::Index(i),
+            _ => Seg::Key(part),
+        };
+        cur = cur.and_then(|v| match (&seg, v) {
+            (Seg::Key(k), Value::Object(m)) => m.get(k),
+            (Seg::Index(i), Value::Array(a)) => a.get(*i),
+            _ => None,
+        });
+        out.push(seg);
+    }
+    out
+}
+
+/// Loads `$ref` targets only from files inside the chart directory.
+struct ChartRetriever {
+    root: PathBuf,
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+impl jsonschema::Retrieve for ChartRetriever {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let text = uri.as_str();
+        let Some(rest) = text.strip_prefix("file://") else {
+            return Err(format!("$ref {text:?} is not allowed: only files inside the chart are").into());
+        };
+        let rest = rest.split('#').next().unwrap_or(rest);
+        let path = PathBuf::from(percent_decode(rest));
+        let real = path
+            .canonicalize()
+            .map_err(|e| format!("$ref {text:?}: {e}"))?;
+        if !real.starts_with(&self.root) {
+            return Err(format!("$ref {text:?} points outside the chart directory").into());
+        }
+        let body = std::fs::read_to_string(&real).map_err(|e| format!("$ref {text:?}: {e}"))?;
+        Ok(serde_json::from_str(&body)?)
+    }
+}

@@ -1,0 +1,152 @@
+//! User-supplied values in Helm's fixed order: env files and `-f` files (merged), then
+//! `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal`, each family in
+//! command-line order. Every source is also kept for provenance.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::strvals::{self, Assignment, SetKind};
+use super::ValueOptions;
+use crate::error::Error;
+use crate::path::{Marks, Seg};
+use crate::yaml;
+
+/// What one source contributed, for `explain` and schema error messages.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A YAML file: its merged tree and node positions.
+    File {
+        /// The file as named on the command line or in the chart.
+        file: String,
+        /// The parsed values.
+        tree: Value,
+        /// Node positions.
+        marks: Marks,
+    },
+    /// A flag expression and what it assigned.
+    Flag {
+        /// The flag name.
+        flag: &'static str,
+        /// The expression.
+        expr: String,
+        /// The assignments it made, in order.
+        assigned: Vec<Assignment>,
+    },
+}
+
+/// One source of values, mounted at a path of the umbrella values.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Where the source's root sits in the umbrella's values.
+    pub mount: Vec<Seg>,
+    /// What it contributed.
+    pub content: Content,
+}
+
+/// The user values Helm hands to the chart, plus their sources.
+pub struct UserValues {
+    /// The merged map.
+    pub values: Map<String, Value>,
+    /// Each file and flag, in application order.
+    pub sources: Vec<Source>,
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads and parses one values file.
+pub fn values_file(path: &Path) -> Result<(Map<String, Value>, Marks), Error> {
+    let origin = path.display().to_string();
+    yaml::parse_values(&read(path)?, &origin)
+}
+
+/// Builds the user values from files (env files first) and flags.
+pub fn user_values(files: &[PathBuf], opts: &ValueOptions) -> Result<UserValues, Error> {
+    let mut base = Map::new();
+    let mut sources = Vec::new();
+    for f in files {
+        let (m, marks) = values_file(f)?;
+        sources.push(Source {
+            mount: Vec::new(),
+            content: Content::File {
+                file: f.display().to_string(),
+                tree: Value::Object(m.clone()),
+                marks,
+            },
+        });
+        yaml::merge_maps(&mut base, m);
+    }
+    for e in &opts.set_json {
+        let assigned = set_json(e, &mut base)?;
+        sources.push(flag_source("--set-json", e, assigned));
+    }
+    let families: [(&'static str, SetKind, &Vec<String>); 4] = [
+        ("--set", SetKind::Plain, &opts.set),
+        ("--set-string", SetKind::String, &opts.set_string),
+        ("--set-file", SetKind::File, &opts.set_file),
+        ("--set-literal", SetKind::Literal, &opts.set_literal),
+    ];
+    for (flag, kind, exprs) in families {
+        for e in exprs {
+            let reader = |p: &str| -> Result<Value, String> {
+                std::fs::read_to_string(p)
+                    .map(Value::String)
+                    .map_err(|err| format!("cannot read {p:?}: {err}"))
+            };
+            let assigned = strvals::parse_into(kind, e, &mut base, Some(&reader)).map_err(|message| {
+                Error::Set {
+                    flag,
+                    expr: e.clone(),
+                    message,
+                }
+            })?;
+            sources.push(flag_source(flag, e, assigned));
+        }
+    }
+    Ok(UserValues {
+        values: base,
+        sources,
+    })
+}
+
+fn flag_source(flag: &'static str, expr: &str, assigned: Vec<Assignment>) -> Source {
+    Source {
+        mount: Vec::new(),
+        content: Content::Flag {
+            flag,
+            expr: expr.to_string(),
+            assigned,
+        },
+    }
+}
+
+/// `--set-json`: a whole JSON object merges into the values; otherwise `key=json` pairs.
+fn set_json(expr: &str, base: &mut Map<String, Value>) -> Result<Vec<Assignment>, Error> {
+    let trimmed = expr.trim();
+    let err = |message: String| Error::Set {
+        flag: "--set-json",
+        expr: expr.to_string(),
+        message,
+    };
+    if trimmed.starts_with('{') {
+        let v: Value = serde_json::from_str(trimmed).map_err(|e| err(format!("invalid JSON: {e}")))?;
+        let Value::Object(m) = strvals::json_floats(v) else {
+            return Err(err("expected a JSON object".into()));
+        };
+        let assigned = m
+            .iter()
+            .map(|(k, v)| Assignment {
+                path: vec![Seg::Key(k.clone())],
+                value: v.clone(),
+            })
+            .collect();
+        yaml::merge_maps(base, m);
+        return Ok(assigned);
+    }
+    strvals::parse_into(SetKind::Json, expr, base, None).map_err(err)
+}

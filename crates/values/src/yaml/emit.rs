@@ -1,0 +1,517 @@
+//! Block YAML output in the style of go-yaml v2 (what `helm template` and `helm get values`
+//! print): 2-space indent, list items under a key not indented, keys in go-yaml's natural
+//! order, every string quoted when a YAML 1.1 reader would not read it back as that string,
+//! long lines folded at spaces past column 80, multi-line strings as literal blocks.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::resolve::{Scalar, is_base60_float, looks_like_timestamp, resolve_plain};
+
+const WIDTH: usize = 80;
+
+/// Writes a value as a YAML document (ending in a newline).
+pub fn to_string(value: &Value) -> String {
+    let mut e = Emitter {
+        out: String::new(),
+        col: 0,
+    };
+    match value {
+        Value::Object(m) if !m.is_empty() => e.map(m, 0),
+        Value::Array(a) if !a.is_empty() => e.seq(a, 0),
+        other => {
+            e.scalar(other, 0, false);
+            e.newline();
+        }
+    }
+    e.out
+}
+
+struct Emitter {
+    out: String,
+    col: usize,
+}
+
+impl Emitter {
+    fn write(&mut self, s: &str) {
+        self.out.push_str(s);
+        match s.rfind('\n') {
+            Some(p) => self.col = s[p + 1..].chars().count(),
+            None => self.col += s.chars().count(),
+        }
+    }
+
+    fn newline(&mut self) {
+        self.out.push('\n');
+        self.col = 0;
+    }
+
+    fn indent_to(&mut self, indent: usize) {
+        if self.col == 0 {
+            self.write(&" ".repeat(indent));
+        }
+    }
+
+    fn map(&mut self, m: &serde_json::Map<String, Value>, indent: usize) {
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort_by(|a, b| natural_cmp(a, b));
+        for k in keys {
+            self.indent_to(indent);
+            self.key(k);
+            self.write(":");
+            self.value_after_key(&m[k], indent);
+        }
+    }
+
+    fn value_after_key(&mut self, v: &Value, indent: usize) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                self.newline();
+                self.map(m, indent + 2);
+            }
+            Value::Array(a) if !a.is_empty() => {
+                self.newline();
+                self.seq(a, indent);
+            }
+            _ => {
+                self.write(" ");
+                self.scalar(v, indent + 2, true);
+                self.newline();
+            }
+        }
+    }
+
+    fn seq(&mut self, a: &[Value], indent: usize) {
+        for item in a {
+            self.indent_to(indent);
+            self.write("- ");
+            match item {
+                Value::Object(m) if !m.is_empty() => self.map(m, indent + 2),
+                Value::Array(inner) if !inner.is_empty() => self.seq(inner, indent + 2),
+                _ => {
+                    self.scalar(item, indent + 2, true);
+                    self.newline();
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, k: &str) {
+        match string_style(k) {
+            Style::Plain => self.write(k),
+            Style::Single => self.write(&format!("'{}'", k.replace('\'', "''"))),
+            Style::Double | Style::Literal => {
+                let q = double_quoted(k);
+                self.write(&q)
+            }
+        }
+    }
+
+    /// Writes a scalar (or an empty map/list); `indent` is where continuation lines go.
+    fn scalar(&mut self, v: &Value, indent: usize, breaks: bool) {
+        match v {
+            Value::Null => self.write("null"),
+            Value::Bool(b) => self.write(if *b { "true" } else { "false" }),
+            Value::Number(n) => {
+                let s = format_number(n);
+                self.write(&s)
+            }
+            Value::Object(_) => self.write("{}"),
+            Value::Array(_) => self.write("[]"),
+            Value::String(s) => self.string(s, indent, breaks),
+        }
+    }
+
+    fn string(&mut self, s: &str, indent: usize, breaks: bool) {
+        match string_style(s) {
+            Style::Plain => self.folded(s, indent, breaks, Quote::None),
+            Style::Single => self.folded(s, indent, breaks, Quote::Single),
+            Style::Double => self.folded(s, indent, breaks, Quote::Double),
+            Style::Literal => self.literal(s, indent),
+        }
+    }
+
+    /// Plain and quoted scalars, folding at a space once past the width like libyaml.
+    fn folded(&mut self, s: &str, indent: usize, breaks: bool, quote: Quote) {
+        let chars: Vec<char> = s.chars().collect();
+        match quote {
+            Quote::None => {}
+            Quote::Single => self.write("'"),
+            Quote::Double => self.write("\""),
+        }
+        let mut prev_space = false;
+        for (i, &c) in chars.iter().enumerate() {
+            let next_space = chars.get(i + 1) == Some(&' ');
+            let inner = i != 0 && i + 1 != chars.len();
+            if c == ' ' {
+                let fold_ok = match quote {
+                    Quote::None => !next_space,
+                    Quote::Single => inner && !next_space,
+                    Quote::Double => inner,
+                };
+                if breaks && !prev_space && self.col > WIDTH && fold_ok {
+                    self.newline();
+                    self.write(&" ".repeat(indent));
+                    if quote == Quote::Double && next_space {
+                        self.write("\\");
+                    }
+                } else {
+                    self.write(" ");
+                }
+                prev_space = true;
+                continue;
+            }
+            prev_space = false;
+            match quote {
+                Quote::Single if c == '\'' => self.write("''"),
+                Quote::Double => {
+                    let e = escape_char(c);
+                    self.write(&e)
+                }
+                _ => {
+                    let mut buf = [0u8; 4];
+                    self.write(c.encode_utf8(&mut buf))
+                }
+            }
+        }
+        match quote {
+            Quote::None => {}
+            Quote::Single => self.write("'"),
+            Quote::Double => self.write("\""),
+        }
+    }
+
+    fn literal(&mut self, s: &str, indent: usize) {
+        let mut header = String::from("|");
+        if s.starts_with([' ', '\n']) {
+            header.push('2');
+        }
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        match trailing {
+            0 => header.push('-'),
+            1 => {}
+            _ => header.push('+'),
+        }
+        self.write(&header);
+        let body = if trailing > 0 { &s[..s.len() - 1] } else { s };
+        for line in body.split('\n') {
+            self.newline();
+            if !line.is_empty() {
+                self.write(&" ".repeat(indent));
+                self.write(line);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+#[derive(Debug, PartialEq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+fn is_printable(c: char) -> bool {
+    matches!(c as u32,
+        0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0x10000..=0x10FFFF)
+        || (matches!(c as u32, 0xE000..=0xFFFD) && c != '\u{FEFF}')
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// The scalar analysis of libyaml's emitter, reduced to what picks a style.
+struct Analysis {
+    block_plain: bool,
+    single: bool,
+    block: bool,
+}
+
+fn analyze(s: &str) -> Analysis {
+    let chars: Vec<char> = s.chars().collect();
+    let mut block_ind = s.starts_with("---") || s.starts_with("...");
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break, mut special, mut line_breaks) =
+        (false, false, false, false);
+    let (mut prev_space, mut prev_break) = (false, false);
+    let mut preceded_ws = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let followed_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
+        if i == 0 {
+            if "#,[]{}&*!|>'\"%@`".contains(c) {
+                block_ind = true;
+            }
+            if (c == '?' || c == ':' || c == '-') && followed_ws {
+                block_ind = true;
+            }
+        } else {
+            if c == ':' && followed_ws {
+                block_ind = true;
+            }
+            if c == '#' && preceded_ws {
+                block_ind = true;
+            }
+        }
+        if !is_printable(c) {
+            special = true;
+        }
+        if is_break(c) {
+            line_breaks = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i + 1 == chars.len() {
+                trailing_space = true;
+            }
+            if prev_break {
+                break_space = true;
+            }
+            prev_space = true;
+            prev_break = false;
+        } else if is_break(c) {
+            if i == 0 {
+                leading_break = true;
+            }
+            if i + 1 == chars.len() {
+                trailing_break = true;
+            }
+            if prev_space {
+                space_break = true;
+            }
+            prev_break = true;
+            prev_space = false;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_ws = c == ' ' || c == '\t' || is_break(c);
+    }
+    let mut a = Analysis {
+        block_plain: true,
+        single: true,
+        block: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain = false;
+    }
+    if trailing_space {
+        a.block = false;
+    }
+    if break_space {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if space_break || special {
+        a.block_plain = false;
+        a.single = false;
+        a.block = false;
+    }
+    if line_breaks || block_ind {
+        a.block_plain = false;
+    }
+    a
+}
+
+fn resolves_to_string(s: &str) -> bool {
+    matches!(resolve_plain(s), Scalar::Str) && !is_base60_float(s) && !looks_like_timestamp(s)
+}
+
+fn string_style(s: &str) -> Style {
+    let a = analyze(s);
+    if s.contains('\n') {
+        return if a.block { Style::Literal } else { Style::Double };
+    }
+    if !resolves_to_string(s) {
+        return Style::Double;
+    }
+    if a.block_plain && !s.is_empty() {
+        Style::Plain
+    } else if a.single {
+        Style::Single
+    } else {
+        Style::Double
+    }
+}
+
+fn escape_char(c: char) -> String {
+    match c {
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\u{b}' => "\\v".into(),
+        '\u{c}' => "\\f".into(),
+        '\r' => "\\r".into(),
+        '\u{1b}' => "\\e".into(),
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{a0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        c if is_printable(c) => c.to_string(),
+        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+        c => format!("\\U{:08X}", c as u32),
+    }
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        out.push_str(&escape_char(c));
+    }
+    out.push('"');
+    out
+}
+
+/// Numbers as Helm prints them: integers plainly, other floats in Go's `%g` shortest form.
+fn format_number(n: &serde_json::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+        return format!("{}", f as i64);
+    }
+    go_g_from_sci(&format!("{f:e}"))
+}
+
+/// Turns Rust's shortest `{:e}` output (`1.5e6`, `-1e-7`) into Go's `%g` with shortest
+/// precision (`1.5e+06`, `-1e-07`, `0.0001`, `123.5`).
+pub fn go_g_from_sci(sci: &str) -> String {
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let sign = if neg { "-" } else { "" };
+    if exp < -4 || exp >= 6 {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
+    }
+    let nd = digits.len() as i32;
+    let dp = exp + 1;
+    let body = if dp <= 0 {
+        format!("0.{}{}", "0".repeat((-dp) as usize), digits)
+    } else if dp >= nd {
+        format!("{}{}", digits, "0".repeat((dp - nd) as usize))
+    } else {
+        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
+    };
+    format!("{sign}{body}")
+}
+
+/// go-yaml v2's key order: digit runs compare as numbers, non-letters before letters.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let n = ar.len().min(br.len());
+    for i in 0..n {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl { Ordering::Less } else { Ordering::Greater };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && ar[j - 1].is_ascii_digit() {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_g() {
+        assert_eq!(go_g_from_sci(&format!("{:e}", 1.5f64)), "1.5");
+        assert_eq!(go_g_from_sci(&format!("{:e}", 1.5e6f64)), "1.5e+06");
+        assert_eq!(go_g_from_sci(&format!("{:e}", 0.0001f64)), "0.0001");
+        assert_eq!(go_g_from_sci(&format!("{:e}", 0.00001f64)), "1e-05");
+        assert_eq!(go_g_from_sci(&format!("{:e}", 123456.5f64)), "123456.5");
+        assert_eq!(go_g_from_sci(&format!("{:e}", -0.25f64)), "-0.25");
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut keys = vec!["a10", "a9", "b", "A", "_x", "1"];
+        keys.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(keys, vec!["1", "_x", "A", "a9", "a10", "b"]);
+    }
+
+    #[test]
+    fn styles() {
+        assert_eq!(string_style("hello"), Style::Plain);
+        assert_eq!(string_style("yes"), Style::Double);
+        assert_eq!(string_style("123"), Style::Double);
+        assert_eq!(string_style(""), Style::Double);
+        assert_eq!(string_style("a: b"), Style::Single);
+        assert_eq!(string_style("- x"), Style::Single);
+        assert_eq!(string_style("a #b"), Style::Single);
+        assert_eq!(string_style("*star"), Style::Single);
+        assert_eq!(string_style("a\tb"), Style::Double);
+        assert_eq!(string_style("a\nb"), Style::Literal);
+        assert_eq!(string_style("a \nb"), Style::Double);
+        assert_eq!(string_style("http://x.y/z"), Style::Plain);
+    }
+}

@@ -1,0 +1,71 @@
+//! YAML as Helm reads and writes it: a YAML 1.1 reader with positions and bounds, and a
+//! go-yaml v2 style writer.
+
+mod emit;
+mod load;
+mod resolve;
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::path::Marks;
+
+pub use emit::to_string;
+pub use load::{MAX_DEPTH, MAX_NODES};
+pub(crate) use load::{merge_maps, number};
+
+/// Parses every document of a YAML stream (component manifests, for example), skipping empty
+/// ones. Errors name `origin:line:column`.
+pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, Error> {
+    let docs = load::documents(text, origin)?;
+    let mut conv = load::Converter::new(origin, None);
+    let mut out = Vec::new();
+    for d in &docs {
+        let v = conv.doc(d)?;
+        if !v.is_null() {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a values file as Helm does: every document must be a map (or empty) and the
+/// documents are merged in order. Returns the map and where each node starts.
+pub fn parse_values(text: &str, origin: &str) -> Result<(Map<String, Value>, Marks), Error> {
+    let docs = load::documents(text, origin)?;
+    let mut marks = Marks::new();
+    let mut out = Map::new();
+    for d in &docs {
+        let mut doc_marks = Marks::new();
+        let v = load::Converter::new(origin, Some(&mut doc_marks)).doc(d)?;
+        match v {
+            Value::Null => {}
+            Value::Object(m) => {
+                merge_maps(&mut out, m);
+                marks.extend(doc_marks);
+            }
+            other => {
+                let start = load::Converter::start(d);
+                return Err(Error::NotAMap {
+                    origin: origin.to_string(),
+                    line: start.line,
+                    col: start.col,
+                    found: kind_name(&other).to_string(),
+                });
+            }
+        }
+    }
+    Ok((out, marks))
+}
+
+/// A short name for a value's kind, for error messages.
+pub fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
