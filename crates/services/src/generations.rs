@@ -1,0 +1,145 @@
+//! Rotation generations: `secret-generations.yaml` in the chart directory.
+//!
+//! The file maps environment → secret id → generation, e.g.
+//!
+//! ```yaml
+//! production:
+//!   jwt: 2
+//! ```
+//!
+//! It holds no secret material, so it is committed with the chart: the generation is an input
+//! of the derivation, and bumping it (`wasmchart secrets rotate jwt --env production`) gives that
+//! secret's generated keys new values on the next render while every other secret stays as it
+//! is. A missing file or entry means generation 0.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// File name of the rotation file inside the chart directory.
+pub const GENERATIONS_FILE: &str = "secret-generations.yaml";
+
+const HEADER: &str = "# Rotation generations of wasmchart-generated secrets: environment -> secret id -> generation.\n\
+# Written by `wasmchart secrets rotate ID --env ENV`. Holds no secret material; commit it.\n";
+
+/// The parsed rotation file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generations(BTreeMap<String, BTreeMap<String, u64>>);
+
+impl Generations {
+    /// The generation of one secret in one environment (0 when not recorded).
+    pub fn get(&self, env: &str, id: &str) -> u64 {
+        self.0
+            .get(env)
+            .and_then(|ids| ids.get(id))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Path of the rotation file for a chart directory.
+    pub fn path(chart_dir: &Path) -> PathBuf {
+        chart_dir.join(GENERATIONS_FILE)
+    }
+
+    /// Loads the chart's rotation file; a missing file is empty.
+    pub fn load(chart_dir: &Path) -> Result<Self, Error> {
+        let path = Self::path(chart_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io("cannot read", path, e)),
+        };
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let map: Option<BTreeMap<String, Option<BTreeMap<String, u64>>>> =
+            serde_yaml::from_str(&text).map_err(|e| Error::Generations {
+                path: path.clone(),
+                message: format!(
+                    "expected a map of environment -> secret id -> generation (a non-negative integer): {e}"
+                ),
+            })?;
+        let map = map
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(env, ids)| (env, ids.unwrap_or_default()))
+            .collect();
+        Ok(Generations(map))
+    }
+
+    /// The file text: a header comment and the map with sorted keys.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::from(HEADER);
+        // Serialising a BTreeMap of strings and integers cannot fail.
+        out.push_str(&serde_yaml::to_string(&self.0).unwrap_or_default());
+        out
+    }
+}
+
+/// Increments one secret's generation in the chart's rotation file and returns the new
+/// generation. The file is replaced atomically (written beside it, then renamed).
+pub fn bump(chart_dir: &Path, env: &str, id: &str) -> Result<u64, Error> {
+    let mut generations = Generations::load(chart_dir)?;
+    let slot = generations
+        .0
+        .entry(env.to_string())
+        .or_default()
+        .entry(id.to_string())
+        .or_insert(0);
+    *slot += 1;
+    let next = *slot;
+    write_atomic(
+        &Generations::path(chart_dir),
+        generations.to_yaml().as_bytes(),
+    )?;
+    Ok(next)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // A committed, non-secret file: ordinary permissions, not tempfile's 0600.
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io("cannot write", path, e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot write", path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bump_creates_and_increments_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Generations::load(dir.path()).unwrap().get("prod", "jwt"), 0);
+        assert_eq!(bump(dir.path(), "prod", "jwt").unwrap(), 1);
+        assert_eq!(bump(dir.path(), "prod", "jwt").unwrap(), 2);
+        assert_eq!(bump(dir.path(), "prod", "mongodb").unwrap(), 1);
+        let g = Generations::load(dir.path()).unwrap();
+        assert_eq!(g.get("prod", "jwt"), 2);
+        assert_eq!(g.get("prod", "mongodb"), 1);
+        assert_eq!(g.get("staging", "jwt"), 0);
+        let text = std::fs::read_to_string(Generations::path(dir.path())).unwrap();
+        assert!(text.starts_with("# Rotation generations"), "{text}");
+    }
+
+    #[test]
+    fn bad_file_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(Generations::path(dir.path()), "prod: {jwt: -1}\n").unwrap();
+        let err = Generations::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(GENERATIONS_FILE), "{err}");
+    }
+}

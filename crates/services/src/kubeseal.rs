@@ -1,0 +1,239 @@
+//! kubeseal-compatible hybrid encryption, both directions.
+//!
+//! The format the Sealed Secrets controller decrypts (its `crypto.HybridDecrypt`):
+//!
+//! ```text
+//! u16 big-endian length of the RSA ciphertext
+//! RSA-OAEP(SHA-256, label = scope label)(32-byte AES session key)
+//! AES-256-GCM(session key, 12 zero bytes as nonce)(plaintext) with its 16-byte tag
+//! ```
+//!
+//! then standard base64 in `spec.encryptedData`. The label binds the ciphertext to where it may
+//! be used: `namespace/name` (strict), `namespace` (namespace-wide) or empty (cluster-wide).
+//!
+//! kubeseal draws the session key and the OAEP seed from the OS RNG, so every run gives new
+//! ciphertext. Here both come from a ChaCha20 stream seeded with
+//! `HMAC(seal key, certificate fingerprint, label, key name, plaintext)`, where the seal key is
+//! derived from the root key. Unchanged inputs therefore re-seal byte-identically, and two
+//! different plaintexts (or labels, or certificates) never share a session key, which is what
+//! makes the fixed zero GCM nonce safe, exactly as in kubeseal where each key is used once.
+//! Without the root key in the seed, anyone holding the public certificate could re-seal a
+//! guessed password and compare; with it they cannot.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
+use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest as _, Sha256};
+use x509_cert::der::{DecodePem as _, Encode as _};
+
+use crate::derive::keyed_hash;
+use crate::error::Error;
+use crate::material::{SecretValue, to_hex};
+use crate::spec::Scope;
+
+const SESSION_KEY_BYTES: usize = 32;
+
+/// The controller's public key, read from its certificate (`kubeseal --fetch-cert` output).
+#[derive(Clone)]
+pub struct SealingCert {
+    key: RsaPublicKey,
+    fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for SealingCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealingCert(sha256:{})", to_hex(&self.fingerprint))
+    }
+}
+
+impl SealingCert {
+    /// Parses the first `CERTIFICATE` block of a PEM text. `origin` names the source in errors.
+    pub fn from_pem(pem: &str, origin: &str) -> Result<Self, Error> {
+        let err = |message: String| Error::Pem {
+            origin: origin.to_string(),
+            message,
+        };
+        let block = first_pem_block(pem, "CERTIFICATE")
+            .ok_or_else(|| err("no PEM CERTIFICATE block (pass the controller certificate from `kubeseal --fetch-cert`)".into()))?;
+        let cert = x509_cert::Certificate::from_pem(block.as_bytes())
+            .map_err(|e| err(format!("not an X.509 certificate: {e}")))?;
+        let der = cert
+            .to_der()
+            .map_err(|e| err(format!("cannot encode the certificate: {e}")))?;
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| err(format!("cannot read the public key: {e}")))?;
+        let key = RsaPublicKey::from_public_key_der(&spki)
+            .map_err(|e| err(format!("the certificate's key is not an RSA key: {e}")))?;
+        Ok(SealingCert {
+            key,
+            fingerprint: Sha256::digest(&der).into(),
+        })
+    }
+
+    /// SHA-256 of the certificate's DER, lower-case hex.
+    pub fn fingerprint(&self) -> String {
+        to_hex(&self.fingerprint)
+    }
+}
+
+/// The OAEP label for a scope: what the ciphertext is bound to.
+pub fn scope_label(scope: Scope, namespace: &str, name: &str) -> String {
+    match scope {
+        Scope::Strict => format!("{namespace}/{name}"),
+        Scope::NamespaceWide => namespace.to_string(),
+        Scope::ClusterWide => String::new(),
+    }
+}
+
+/// Seals one value deterministically; returns the standard-base64 text for `encryptedData`.
+/// `seal_key` is a 32-byte key derived from the root key.
+pub fn seal(
+    cert: &SealingCert,
+    seal_key: &[u8],
+    label: &str,
+    key_name: &str,
+    plaintext: &SecretValue,
+) -> Result<String, Error> {
+    let seed = keyed_hash(
+        seal_key,
+        &[
+            b"kubeseal",
+            &cert.fingerprint,
+            label.as_bytes(),
+            key_name.as_bytes(),
+            plaintext.expose(),
+        ],
+    );
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let ciphertext = hybrid_encrypt(&mut rng, &cert.key, plaintext.expose(), label)?;
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::STANDARD.encode(ciphertext))
+}
+
+/// kubeseal's `HybridEncrypt` with a caller-chosen RNG.
+fn hybrid_encrypt(
+    rng: &mut ChaCha20Rng,
+    key: &RsaPublicKey,
+    plaintext: &[u8],
+    label: &str,
+) -> Result<Vec<u8>, Error> {
+    let mut session_key = zeroize::Zeroizing::new([0u8; SESSION_KEY_BYTES]);
+    rng.fill_bytes(session_key.as_mut());
+    let rsa_ct = key
+        .encrypt(
+            rng,
+            Oaep::new_with_label::<Sha256, _>(label),
+            session_key.as_ref(),
+        )
+        .map_err(|e| Error::Crypto(format!("RSA-OAEP encryption failed: {e}")))?;
+    let len = u16::try_from(rsa_ct.len())
+        .map_err(|_| Error::Crypto("the RSA key is too large for kubeseal's format".into()))?;
+    let gcm = Aes256Gcm::new_from_slice(session_key.as_ref())
+        .map_err(|_| Error::Crypto("bad AES key length".into()))?;
+    let sealed = gcm
+        .encrypt(&Nonce::default(), Payload::from(plaintext))
+        .map_err(|_| Error::Crypto("AES-GCM encryption failed".into()))?;
+    let mut out = Vec::with_capacity(2 + rsa_ct.len() + sealed.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&rsa_ct);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// A controller private key, for unsealing (tests, `wasmchart secrets` diagnostics).
+pub struct UnsealingKey(RsaPrivateKey);
+
+impl std::fmt::Debug for UnsealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnsealingKey(<redacted>)")
+    }
+}
+
+impl UnsealingKey {
+    /// Parses a PEM `RSA PRIVATE KEY` (PKCS#1, what the controller stores) or `PRIVATE KEY`
+    /// (PKCS#8) block.
+    pub fn from_pem(pem: &str, origin: &str) -> Result<Self, Error> {
+        let err = |message: &str| Error::Pem {
+            origin: origin.to_string(),
+            message: message.to_string(),
+        };
+        if let Some(block) = first_pem_block(pem, "RSA PRIVATE KEY") {
+            return RsaPrivateKey::from_pkcs1_pem(&block)
+                .map(UnsealingKey)
+                .map_err(|_| err("invalid PKCS#1 RSA private key"));
+        }
+        if let Some(block) = first_pem_block(pem, "PRIVATE KEY") {
+            return RsaPrivateKey::from_pkcs8_pem(&block)
+                .map(UnsealingKey)
+                .map_err(|_| err("invalid PKCS#8 RSA private key"));
+        }
+        Err(err("no PEM RSA PRIVATE KEY or PRIVATE KEY block"))
+    }
+
+    /// Decrypts one `encryptedData` value (standard base64) sealed under `label`.
+    pub fn unseal(&self, base64_text: &str, label: &str) -> Result<SecretValue, Error> {
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(base64_text.trim())
+            .map_err(|_| Error::Crypto("the sealed value is not standard base64".into()))?;
+        self.hybrid_decrypt(&data, label)
+    }
+
+    fn hybrid_decrypt(&self, data: &[u8], label: &str) -> Result<SecretValue, Error> {
+        let short = || Error::Crypto("the sealed value is too short".into());
+        let (len, rest) = data.split_at_checked(2).ok_or_else(short)?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let (rsa_ct, aes_ct) = rest.split_at_checked(len).ok_or_else(short)?;
+        let session_key = zeroize::Zeroizing::new(
+            self.0
+                .decrypt(Oaep::new_with_label::<Sha256, _>(label), rsa_ct)
+                .map_err(|_| {
+                    Error::Crypto(format!(
+                        "cannot decrypt the session key under label \"{label}\" (wrong key, namespace or name)"
+                    ))
+                })?,
+        );
+        let gcm = Aes256Gcm::new_from_slice(&session_key)
+            .map_err(|_| Error::Crypto("the session key has the wrong length".into()))?;
+        gcm.decrypt(&Nonce::default(), Payload::from(aes_ct))
+            .map(SecretValue::new)
+            .map_err(|_| Error::Crypto("AES-GCM authentication failed".into()))
+    }
+}
+
+/// The first PEM block of a given type, re-assembled as its own PEM text.
+fn first_pem_block(pem: &str, label: &str) -> Option<String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)?;
+    let stop = pem[start..].find(&end)? + start + end.len();
+    Some(format!("{}\n", &pem[start..stop]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_the_scope() {
+        assert_eq!(scope_label(Scope::Strict, "ns", "s"), "ns/s");
+        assert_eq!(scope_label(Scope::NamespaceWide, "ns", "s"), "ns");
+        assert_eq!(scope_label(Scope::ClusterWide, "ns", "s"), "");
+    }
+
+    #[test]
+    fn bad_pem_is_named() {
+        let err = SealingCert::from_pem("hello", "--seal-cert x.pem").unwrap_err();
+        assert!(
+            err.to_string().starts_with("--seal-cert x.pem: no PEM"),
+            "{err}"
+        );
+    }
+}

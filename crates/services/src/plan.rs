@@ -1,0 +1,581 @@
+//! The plan: every secret's name, values, object and checksum, decided once before the
+//! components run, then queried per subchart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::derive::{self, ValueAddress};
+use crate::error::Error;
+use crate::generations::Generations;
+use crate::kubeseal::SealingCert;
+use crate::material::{RootKey, SecretValue, to_hex};
+use crate::spec::{self, CertsSpec, ItemSpec, KeySpec, SecretsSpec, Strategy};
+use crate::strategy::{self, Target};
+use crate::{Context, HostObject, certs, rbac, workloads};
+
+/// What a component is told about a secret it uses: where it is, never what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    /// Secret id under `secrets.items`.
+    pub id: String,
+    /// Name of the Kubernetes Secret, for `secretKeyRef.name`.
+    pub secret_name: String,
+    /// Keys the Secret holds, sorted.
+    pub keys: Vec<String>,
+}
+
+/// What a component is told about a certificate it uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateRef {
+    /// Certificate name under `certificates.certs[].name`.
+    pub id: String,
+    /// The TLS Secret cert-manager fills (`tls.crt`, `tls.key`, `ca.crt`).
+    pub secret_name: String,
+    /// The certificate's DNS names.
+    pub dns_names: Vec<String>,
+}
+
+/// A secret whose values should be written to the external store (strategy `external`): the
+/// store entry and its properties. See [`Plan::external_payloads`].
+#[derive(Debug, Clone)]
+pub struct ExternalPayload {
+    /// Secret id under `secrets.items`.
+    pub id: String,
+    /// The store entry, `remoteRef.key`.
+    pub remote_key: String,
+    /// Property name (the Secret key) and value, sorted by property.
+    pub properties: Vec<(String, SecretValue)>,
+}
+
+/// One declared secret, fully decided.
+#[derive(Debug, Clone)]
+struct Planned {
+    id: String,
+    name: String,
+    strategy: Strategy,
+    keys: Vec<String>,
+    /// Resolved values; for `external` only those that could be resolved without error.
+    values: Vec<(String, SecretValue)>,
+    /// `external` only.
+    remote_key: Option<String>,
+    /// Keys of `external` secrets that are generated but could not be (no root key).
+    unresolved_generated: Vec<String>,
+    object: Value,
+    checksum: String,
+}
+
+/// Everything the host services decided for one render. Holds secret values, so it is kept
+/// inside the host and never handed to a component.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    release: String,
+    namespace: String,
+    rbac_create: bool,
+    secrets: Vec<Planned>,
+    certs: CertsSpec,
+}
+
+/// Builds the plan from the umbrella's computed `.Values`. `env_var` reads environment
+/// variables named by `keys.<KEY>.env` (a closure, so tests need no process environment).
+pub fn plan(
+    umbrella_values: &Value,
+    ctx: &Context,
+    env_var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, Error> {
+    let secrets_spec = spec::parse_secrets(umbrella_values)?;
+    let certs = spec::parse_certs(umbrella_values)?;
+    let generations = if secrets_spec.items.is_empty() {
+        Generations::default()
+    } else {
+        Generations::load(&ctx.chart_dir)?
+    };
+    let cert = sealing_cert(&secrets_spec, ctx)?;
+    let planner = Planner {
+        ctx,
+        spec: &secrets_spec,
+        generations: &generations,
+        cert: cert.as_ref(),
+        env_var,
+    };
+    let mut secrets = Vec::new();
+    let mut names = BTreeMap::new();
+    for item in &secrets_spec.items {
+        let planned = planner.plan_item(item)?;
+        if let Some(other) = names.insert(planned.name.clone(), planned.id.clone()) {
+            return Err(Error::values(
+                format!("secrets.items.{}.name", planned.id),
+                format!(
+                    "Secret name \"{}\" is also used by secrets.items.{other}",
+                    planned.name
+                ),
+            ));
+        }
+        secrets.push(planned);
+    }
+    Ok(Plan {
+        release: ctx.release.clone(),
+        namespace: ctx.namespace.clone(),
+        rbac_create: secrets_spec.rbac_create,
+        secrets,
+        certs,
+    })
+}
+
+fn sealing_cert(spec: &SecretsSpec, ctx: &Context) -> Result<Option<SealingCert>, Error> {
+    let sealed = spec
+        .items
+        .iter()
+        .find(|i| i.strategy.unwrap_or(spec.strategy) == Strategy::Sealed);
+    match (sealed, &ctx.seal_cert_pem) {
+        (None, _) => Ok(None),
+        (Some(item), None) => Err(Error::NoSealCert {
+            id: item.id.clone(),
+        }),
+        (Some(_), Some(pem)) => SealingCert::from_pem(pem, "--seal-cert").map(Some),
+    }
+}
+
+struct Planner<'a> {
+    ctx: &'a Context,
+    spec: &'a SecretsSpec,
+    generations: &'a Generations,
+    cert: Option<&'a SealingCert>,
+    env_var: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Planner<'_> {
+    fn plan_item(&self, item: &ItemSpec) -> Result<Planned, Error> {
+        let strategy = item.strategy.unwrap_or(self.spec.strategy);
+        let name = match &item.name {
+            Some(name) => name.clone(),
+            None => {
+                let name = format!("{}-{}", self.ctx.release, item.id);
+                spec::check_dns_subdomain(&format!("secrets.items.{}.name", item.id), &name)?;
+                name
+            }
+        };
+        let target = Target {
+            name: &name,
+            namespace: &self.ctx.namespace,
+            secret_type: &item.secret_type,
+        };
+        match strategy {
+            Strategy::External => self.plan_external(item, &target),
+            Strategy::Secret | Strategy::Sealed => self.plan_in_cluster(item, &target, strategy),
+        }
+    }
+
+    fn plan_in_cluster(
+        &self,
+        item: &ItemSpec,
+        target: &Target<'_>,
+        strategy: Strategy,
+    ) -> Result<Planned, Error> {
+        let root = self.root_key(|| {
+            format!(
+                "the rollout checksum of secret \"{}\" (strategy {})",
+                item.id,
+                strategy.as_str()
+            )
+        })?;
+        let mut values = Vec::new();
+        for key in &item.keys {
+            if let Some(v) = self.resolve(item, key)? {
+                values.push((key.name.clone(), v));
+            } else if key.required {
+                return Err(missing(item, key));
+            }
+        }
+        let object = match strategy {
+            Strategy::Sealed => {
+                let seal_key = derive::subkey(root, &[b"seal", self.ctx.chart.as_bytes()]);
+                let cert = self.cert.ok_or_else(|| Error::NoSealCert {
+                    id: item.id.clone(),
+                })?;
+                strategy::sealed_secret(
+                    target,
+                    item.scope.unwrap_or(self.spec.scope),
+                    cert,
+                    seal_key.as_ref(),
+                    &values,
+                )?
+            }
+            _ => strategy::plain_secret(target, &values),
+        };
+        let checksum = content_checksum(root, &self.ctx.chart, target, &values);
+        Ok(Planned {
+            id: item.id.clone(),
+            name: target.name.to_string(),
+            strategy,
+            keys: values.iter().map(|(k, _)| k.clone()).collect(),
+            values,
+            remote_key: None,
+            unresolved_generated: Vec::new(),
+            object,
+            checksum,
+        })
+    }
+
+    fn plan_external(&self, item: &ItemSpec, target: &Target<'_>) -> Result<Planned, Error> {
+        let store_name = self.spec.external.store_name.as_deref().ok_or_else(|| {
+            Error::values(
+                "secrets.external.secretStoreRef.name",
+                format!(
+                    "secret \"{}\" uses strategy external, which needs the name of a SecretStore or ClusterSecretStore",
+                    item.id
+                ),
+            )
+        })?;
+        let remote_key = item.remote_key.clone().unwrap_or_else(|| {
+            let prefix = self
+                .spec
+                .external
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}", self.ctx.chart, self.ctx.env));
+            format!("{}/{}", prefix.trim_end_matches('/'), item.id)
+        });
+        let keys: Vec<String> = item.keys.iter().map(|k| k.name.clone()).collect();
+        let object =
+            strategy::external_secret(target, &self.spec.external, store_name, &remote_key, &keys);
+        // Values live in the store; resolve what can be resolved for `external_payloads`.
+        let mut values = Vec::new();
+        let mut unresolved_generated = Vec::new();
+        for key in &item.keys {
+            match self.resolve(item, key) {
+                Ok(Some(v)) => values.push((key.name.clone(), v)),
+                Ok(None) => {}
+                Err(_) => unresolved_generated.push(key.name.clone()),
+            }
+        }
+        let generation = self.generations.get(&self.ctx.env, &item.id);
+        let checksum = spec_checksum(&object, generation);
+        Ok(Planned {
+            id: item.id.clone(),
+            name: target.name.to_string(),
+            strategy: Strategy::External,
+            keys,
+            values,
+            remote_key: Some(remote_key),
+            unresolved_generated,
+            object,
+            checksum,
+        })
+    }
+
+    /// A key's value: the supplied `value`, else its environment variable, else generated.
+    fn resolve(&self, item: &ItemSpec, key: &KeySpec) -> Result<Option<SecretValue>, Error> {
+        if let Some(v) = &key.value {
+            return Ok(Some(v.clone()));
+        }
+        if let Some(v) = key
+            .env
+            .as_deref()
+            .and_then(|name| (self.env_var)(name))
+            .filter(|v| !v.is_empty())
+        {
+            return Ok(Some(SecretValue::new(v.into_bytes())));
+        }
+        let Some(generate) = key.generate else {
+            return Ok(None);
+        };
+        let root =
+            self.root_key(|| format!("secret \"{}\" key \"{}\" (generated)", item.id, key.name))?;
+        let at = ValueAddress {
+            chart: &self.ctx.chart,
+            env: &self.ctx.env,
+            id: &item.id,
+            key: &key.name,
+            generation: self.generations.get(&self.ctx.env, &item.id),
+        };
+        Ok(Some(derive::generate(root, at, generate)))
+    }
+
+    fn root_key(&self, what: impl FnOnce() -> String) -> Result<&RootKey, Error> {
+        self.ctx
+            .root_key
+            .as_ref()
+            .ok_or_else(|| Error::NoRootKey { what: what() })
+    }
+}
+
+fn missing(item: &ItemSpec, key: &KeySpec) -> Error {
+    let flag_path = format!(
+        "secrets.items.{}.keys.{}.value",
+        escape_set_segment(&item.id),
+        escape_set_segment(&key.name)
+    );
+    let env_hint = key
+        .env
+        .as_ref()
+        .map(|e| format!(", or set the environment variable {e}"))
+        .unwrap_or_default();
+    Error::MissingRequired {
+        id: item.id.clone(),
+        key: key.name.clone(),
+        flag_path,
+        env_hint,
+    }
+}
+
+/// Escapes a key for Helm's `--set` path grammar, where `.`, `,`, `=` and `[` are special.
+fn escape_set_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '.' | ',' | '=' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Keyed hash of a Secret's content: changes exactly when name, type or any key or value
+/// changes, and reveals nothing without the root key.
+fn content_checksum(
+    root: &RootKey,
+    chart: &str,
+    target: &Target<'_>,
+    values: &[(String, SecretValue)],
+) -> String {
+    let key = derive::subkey(root, &[b"checksum", chart.as_bytes()]);
+    let mut parts: Vec<&[u8]> = vec![target.name.as_bytes(), target.secret_type.as_bytes()];
+    for (k, v) in values {
+        parts.push(k.as_bytes());
+        parts.push(v.expose());
+    }
+    to_hex(&derive::keyed_hash(key.as_ref(), &parts))
+}
+
+/// Hash of an ExternalSecret's (non-secret) spec and its rotation generation.
+fn spec_checksum(object: &Value, generation: u64) -> String {
+    let spec = serde_json::to_string(&object["spec"]).unwrap_or_default();
+    let bytes = derive::length_prefixed(&[spec.as_bytes(), generation.to_string().as_bytes()]);
+    to_hex(&Sha256::digest(bytes))
+}
+
+impl Plan {
+    /// The references for the secrets a subchart lists in its `usesSecrets` value.
+    pub fn secret_refs(
+        &self,
+        subchart: &str,
+        subchart_values: &Value,
+    ) -> Result<Vec<SecretRef>, Error> {
+        let ids = consumer_ids(subchart, subchart_values, "usesSecrets")?;
+        ids.iter()
+            .map(|id| {
+                let s = self.secrets.iter().find(|s| &s.id == id).ok_or_else(|| {
+                    Error::UnknownSecret {
+                        subchart: subchart.into(),
+                        id: id.clone(),
+                        known: known(self.secrets.iter().map(|s| s.id.as_str())),
+                    }
+                })?;
+                Ok(SecretRef {
+                    id: s.id.clone(),
+                    secret_name: s.name.clone(),
+                    keys: s.keys.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The references for the certificates a subchart lists in its `usesCertificates` value.
+    /// Empty when certificates are disabled (names are still checked when certs are listed).
+    pub fn certificate_refs(
+        &self,
+        subchart: &str,
+        subchart_values: &Value,
+    ) -> Result<Vec<CertificateRef>, Error> {
+        let ids = consumer_ids(subchart, subchart_values, "usesCertificates")?;
+        let mut refs = Vec::new();
+        for id in ids {
+            let Some(cert) = self.certs.certs.iter().find(|c| c.name == id) else {
+                if !self.certs.enabled && self.certs.certs.is_empty() {
+                    continue;
+                }
+                return Err(Error::UnknownCertificate {
+                    subchart: subchart.into(),
+                    id,
+                    known: known(self.certs.certs.iter().map(|c| c.name.as_str())),
+                });
+            };
+            if self.certs.enabled {
+                refs.push(CertificateRef {
+                    id: cert.name.clone(),
+                    secret_name: cert.secret_name.clone(),
+                    dns_names: cert.dns_names.clone(),
+                });
+            }
+        }
+        Ok(refs)
+    }
+
+    /// The Secrets, SealedSecrets or ExternalSecrets (sorted by secret id), then the
+    /// cert-manager objects.
+    pub fn objects(&self) -> Vec<HostObject> {
+        let secrets = self.secrets.iter().map(|s| HostObject {
+            source: format!("secrets/{}.yaml", s.id),
+            object: s.object.clone(),
+        });
+        secrets
+            .chain(certs::objects(&self.certs, &self.release, &self.namespace))
+            .collect()
+    }
+
+    /// ServiceAccount, Role and RoleBinding for a subchart that consumes `refs`; empty when it
+    /// consumes none or `secrets.rbac.create` is false.
+    pub fn rbac_objects(&self, subchart: &str, refs: &[SecretRef]) -> Vec<HostObject> {
+        self.rbac_objects_for_workloads(subchart, refs, &[])
+    }
+
+    /// Like [`Plan::rbac_objects`], and also binds the Role to service accounts the
+    /// component's own pod templates name (except `default`, which every pod shares).
+    pub fn rbac_objects_for_workloads(
+        &self,
+        subchart: &str,
+        refs: &[SecretRef],
+        objects: &[Value],
+    ) -> Vec<HostObject> {
+        let Some(names) = self.rbac_names(subchart, refs) else {
+            return Vec::new();
+        };
+        let secret_names: Vec<String> = refs
+            .iter()
+            .map(|r| r.secret_name.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let extra: Vec<String> = objects
+            .iter()
+            .filter_map(workloads::pod_template)
+            .filter_map(workloads::own_service_account)
+            .filter(|sa| *sa != "default" && *sa != names.service_account)
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        rbac::objects(&names, &self.namespace, &secret_names, &extra)
+            .into_iter()
+            .map(|object| HostObject {
+                source: format!("rbac/{subchart}.yaml"),
+                object,
+            })
+            .collect()
+    }
+
+    /// The ServiceAccount the host creates for a subchart, if it creates one.
+    pub fn service_account_name(&self, subchart: &str, refs: &[SecretRef]) -> Option<String> {
+        self.rbac_names(subchart, refs).map(|n| n.service_account)
+    }
+
+    fn rbac_names(&self, subchart: &str, refs: &[SecretRef]) -> Option<rbac::RbacNames> {
+        (self.rbac_create && !refs.is_empty())
+            .then(|| rbac::RbacNames::new(&self.release, subchart))
+    }
+
+    /// Edits a component's manifests: pod templates without a service account get the
+    /// host-created one (when RBAC is on and the component consumes secrets), and every pod
+    /// template referencing a host-managed Secret gets `checksum/secret-<name>`.
+    pub fn apply_to_workloads(&self, subchart: &str, refs: &[SecretRef], objects: &mut [Value]) {
+        let account = self.service_account_name(subchart, refs);
+        for object in objects.iter_mut() {
+            let Some(template) = workloads::pod_template_mut(object) else {
+                continue;
+            };
+            if let Some(account) = &account {
+                workloads::set_service_account(template, account);
+            }
+            for name in workloads::referenced_secrets(template) {
+                if let Some(s) = self.secrets.iter().find(|s| s.name == name) {
+                    workloads::annotate(
+                        template,
+                        &workloads::checksum_annotation(&name),
+                        &s.checksum,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The rollout checksum of one secret (by id), as put on pod templates.
+    pub fn checksum(&self, id: &str) -> Option<&str> {
+        self.secrets
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.checksum.as_str())
+    }
+
+    /// For strategy `external`: what to write into the store so the ExternalSecrets resolve,
+    /// with generated keys derived exactly as for the other strategies (so a rotation is a
+    /// generation bump plus re-publishing). Keys without a supplied or generated value are
+    /// left out. Errors if a generated key needs the root key and there is none.
+    pub fn external_payloads(&self) -> Result<Vec<ExternalPayload>, Error> {
+        let mut out = Vec::new();
+        for s in self
+            .secrets
+            .iter()
+            .filter(|s| s.strategy == Strategy::External)
+        {
+            if let Some(key) = s.unresolved_generated.first() {
+                return Err(Error::NoRootKey {
+                    what: format!("secret \"{}\" key \"{key}\" (generated)", s.id),
+                });
+            }
+            out.push(ExternalPayload {
+                id: s.id.clone(),
+                remote_key: s.remote_key.clone().unwrap_or_default(),
+                properties: s.values.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ids of the declared secrets, sorted.
+    pub fn secret_ids(&self) -> Vec<&str> {
+        self.secrets.iter().map(|s| s.id.as_str()).collect()
+    }
+}
+
+fn consumer_ids(subchart: &str, values: &Value, key: &str) -> Result<Vec<String>, Error> {
+    let err = |message: String| Error::Consumer {
+        subchart: subchart.into(),
+        key: key.into(),
+        message,
+    };
+    let list = match values.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(err(format!(
+                "expected a list of names, found {}",
+                spec::kind(other)
+            )));
+        }
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let id = item.as_str().ok_or_else(|| {
+            err(format!(
+                "item {i}: expected a name, found {}",
+                spec::kind(item)
+            ))
+        })?;
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = names.collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
+}
