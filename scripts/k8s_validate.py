@@ -143,10 +143,25 @@ def validate(obj: dict, version: str) -> tuple[list[str], bool]:
     return errors + semantic_errors(obj), found
 
 
+class StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects duplicate keys, as the API server's
+    strict decoding does (PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def documents(paths: list[str]):
     for path in paths or ["-"]:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-        for doc in yaml.safe_load_all(text):
+        for doc in yaml.load_all(text, Loader=StrictLoader):
             if doc is not None:
                 yield ("<stdin>" if path == "-" else path), doc
 

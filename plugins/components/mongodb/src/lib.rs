@@ -8,13 +8,16 @@
 //! - a headless Service named like the StatefulSet (the pods' stable DNS
 //!   names, and the address the umbrella's `global.mongodb.host` names);
 //! - with `service.type` NodePort or LoadBalancer, a second Service
-//!   `<name>-external` of that type.
+//!   `<name>-external` of that type;
+//! - with more than one replica, a post-install/post-upgrade hook Job that
+//!   initiates the replica set and adds missing members.
 //!
 //! The root password is read by `secretKeyRef` from the host-managed secret
 //! with id `mongodb` (falling back to the Secret `imprun-mongodb-secret` when
 //! the host passed none). Every value is validated: a wrong type is an
 //! `invalid-values` error that names the key.
 
+mod init_job;
 mod objects;
 mod settings;
 
@@ -43,6 +46,9 @@ impl Guest for MongoDb {
         if let Some(service) = objects::external_service(&settings) {
             manifests.push(manifest("templates/service.yaml", &service)?);
         }
+        if let Some(job) = init_job::job(&settings, &input.release.namespace) {
+            manifests.push(manifest("templates/rs-init-job.yaml", &job)?);
+        }
         Ok(RenderOutput {
             manifests,
             notes: Some(notes(&settings, &input)),
@@ -64,7 +70,7 @@ fn notes(settings: &Settings, input: &RenderInput) -> String {
     );
     if let Some(set) = &settings.replica_set {
         text.push_str(&format!(
-            "The {} pods form replica set '{set}'. Initiate it once with rs.initiate() on {}-0.\n",
+            "The {} pods form replica set '{set}'; the hook Job {}-rs-init initiates it and adds new members.\n",
             settings.replicas, settings.name
         ));
     }

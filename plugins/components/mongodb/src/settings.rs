@@ -36,6 +36,10 @@ pub struct Storage {
 /// Everything the objects need, validated.
 pub struct Settings {
     pub name: String,
+    /// The chart name (`nameOverride` honoured), for the Job's own labels.
+    pub chart_name: String,
+    /// The cluster's DNS domain, for the pods' stable host names.
+    pub cluster_domain: String,
     pub labels: BTreeMap<String, String>,
     pub selector: BTreeMap<String, String>,
     pub replicas: i64,
@@ -72,6 +76,8 @@ impl Settings {
         let default_tag = input.chart.app_version.as_deref().unwrap_or(DEFAULT_TAG);
         Ok(Settings {
             name: labels::fullname(input, values)?,
+            chart_name: labels::chart_name(input, values)?,
+            cluster_domain: read_cluster_domain(values)?,
             labels: all_labels,
             selector: labels::selector(input, values)?,
             secret: read_secret(input, replica_set.is_some())?,
@@ -238,4 +244,26 @@ fn resolve_image(
         return image::resolve(&Values::from_value(root), "image", repository, default_tag);
     }
     image::resolve(values, "image", repository, default_tag)
+}
+
+fn read_cluster_domain(values: &Values) -> Result<String, RenderError> {
+    let domain = values.str_or("clusterDomain", "cluster.local")?;
+    let valid = !domain.is_empty()
+        && domain.split('.').all(|part| {
+            !part.is_empty()
+                && part.len() <= 63
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(invalid(
+            "clusterDomain",
+            format!("\"{domain}\" is not a DNS domain such as cluster.local"),
+        ))
+    }
 }
