@@ -102,6 +102,8 @@ fn pod_template(settings: &Settings) -> Value {
         meta["annotations"] = to_object(&settings.pod_annotations);
     }
     let mut spec = Map::new();
+    // mongod never calls the Kubernetes API.
+    spec.insert("automountServiceAccountToken".into(), json!(false));
     if !settings.pull_secrets.is_empty() {
         spec.insert("imagePullSecrets".into(), json!(settings.pull_secrets));
     }
