@@ -72,7 +72,10 @@ pub struct Dependency {
 impl Dependency {
     /// The name of the subchart's values section: the alias, else the name.
     pub fn section(&self) -> &str {
-        self.alias.as_deref().filter(|a| !a.is_empty()).unwrap_or(&self.name)
+        self.alias
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&self.name)
     }
 }
 
@@ -227,7 +230,10 @@ fn load_subcharts(dir: &Path) -> Result<Vec<Chart>, Error> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if name.starts_with(['_', '.']) {
             continue;
         }
@@ -249,7 +255,10 @@ fn string_field(dir: &Path, raw: &Map<String, Value>, key: &str) -> Result<Optio
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(chart_err(
             dir,
-            format!("Chart.yaml {key:?} must be a string, found {}", yaml::kind_name(other)),
+            format!(
+                "Chart.yaml {key:?} must be a string, found {}",
+                yaml::kind_name(other)
+            ),
         )),
     }
 }
@@ -259,7 +268,9 @@ fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Erro
     if api_version != "v1" && api_version != "v2" {
         return Err(chart_err(
             dir,
-            format!("unsupported apiVersion {api_version:?} in Chart.yaml (expected \"v2\" or \"v1\")"),
+            format!(
+                "unsupported apiVersion {api_version:?} in Chart.yaml (expected \"v2\" or \"v1\")"
+            ),
         ));
     }
     let name = string_field(dir, raw, "name")?.unwrap_or_default();
@@ -267,14 +278,20 @@ fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Erro
         return Err(chart_err(dir, "Chart.yaml: name is required"));
     }
     if name == "." || name == ".." || name.contains('/') {
-        return Err(chart_err(dir, format!("Chart.yaml: name {name:?} is not allowed")));
+        return Err(chart_err(
+            dir,
+            format!("Chart.yaml: name {name:?} is not allowed"),
+        ));
     }
     let version = string_field(dir, raw, "version")?.unwrap_or_default();
     if version.is_empty() {
         return Err(chart_err(dir, "Chart.yaml: version is required"));
     }
     if Version::parse(&version).is_none() {
-        return Err(chart_err(dir, format!("Chart.yaml: version {version:?} is invalid")));
+        return Err(chart_err(
+            dir,
+            format!("Chart.yaml: version {version:?} is invalid"),
+        ));
     }
     let app_version = match raw.get("appVersion") {
         None | Some(Value::Null) => None,
@@ -287,7 +304,10 @@ fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Erro
         if !seen.insert(d.section().to_string()) {
             return Err(chart_err(
                 dir,
-                format!("more than one dependency with name or alias {:?}", d.section()),
+                format!(
+                    "more than one dependency with name or alias {:?}",
+                    d.section()
+                ),
             ));
         }
     }
@@ -328,10 +348,16 @@ fn parse_dependencies(dir: &Path, raw: Option<&Value>) -> Result<Vec<Dependency>
         let get = |k: &str| m.get(k).and_then(scalar_string);
         let alias = get("alias").filter(|a| !a.is_empty());
         if let Some(a) = &alias {
-            if !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if !a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(chart_err(
                     dir,
-                    format!("dependency {:?} has disallowed characters in the alias {a:?}", get("name").unwrap_or_default()),
+                    format!(
+                        "dependency {:?} has disallowed characters in the alias {a:?}",
+                        get("name").unwrap_or_default()
+                    ),
                 ));
             }
         }

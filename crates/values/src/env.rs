@@ -42,7 +42,12 @@ impl Chart {
         })
     }
 
-    fn from_entry(&self, env: &str, entry: &Value, default_ns: String) -> Result<Environment, Error> {
+    fn from_entry(
+        &self,
+        env: &str,
+        entry: &Value,
+        default_ns: String,
+    ) -> Result<Environment, Error> {
         let bad = |message: String| Error::Chart {
             dir: self.dir().to_path_buf(),
             message,
@@ -85,7 +90,10 @@ impl Chart {
         if let Ok(rd) = std::fs::read_dir(self.dir()) {
             for e in rd.flatten() {
                 let n = e.file_name().to_string_lossy().to_string();
-                if let Some(env) = n.strip_prefix("values-").and_then(|r| r.strip_suffix(".yaml")) {
+                if let Some(env) = n
+                    .strip_prefix("values-")
+                    .and_then(|r| r.strip_suffix(".yaml"))
+                {
                     if !env.is_empty() {
                         known.insert(env.to_string());
                     }

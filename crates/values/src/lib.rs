@@ -20,6 +20,4 @@ pub use env::Environment;
 pub use error::Error;
 pub use semver::is_compatible_range;
 pub use values::strvals;
-pub use values::{
-    Computed, EnabledSubchart, Explanation, Step, ValueOptions, compute,
-};
+pub use values::{Computed, EnabledSubchart, Explanation, Step, ValueOptions, compute};

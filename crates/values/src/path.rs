@@ -83,7 +83,9 @@ pub fn parse(text: &str) -> Result<Vec<Seg>, String> {
                         None => return Err("unterminated [ in path".into()),
                     }
                 }
-                let i = idx.parse::<usize>().map_err(|_| format!("bad index {idx:?}"))?;
+                let i = idx
+                    .parse::<usize>()
+                    .map_err(|_| format!("bad index {idx:?}"))?;
                 segs.push(Seg::Index(i));
                 after_index = true;
             }
@@ -98,7 +100,11 @@ pub fn parse(text: &str) -> Result<Vec<Seg>, String> {
     if !after_index {
         segs.push(Seg::Key(key));
     }
-    if segs.iter().any(|s| matches!(s, Seg::Key(k) if k.is_empty())) && text.is_empty() {
+    if segs
+        .iter()
+        .any(|s| matches!(s, Seg::Key(k) if k.is_empty()))
+        && text.is_empty()
+    {
         return Ok(Vec::new());
     }
     Ok(segs)

@@ -96,7 +96,11 @@ fn is_x(s: &str) -> bool {
 }
 
 fn parse_constraint(tok: &str) -> Option<Constraint> {
-    let op = OPS.iter().find(|o| tok.starts_with(**o)).copied().unwrap_or("");
+    let op = OPS
+        .iter()
+        .find(|o| tok.starts_with(**o))
+        .copied()
+        .unwrap_or("");
     let ver = tok[op.len()..].trim();
     let ver = ver.strip_prefix('v').unwrap_or(ver);
     let (ver, _) = ver.split_once('+').unwrap_or((ver, ""));
@@ -187,7 +191,8 @@ impl Constraint {
                 return true;
             }
             if self.patch_dirty {
-                return (!v.pre.is_empty() || !c.pre.is_empty()) && cmp_pre(&v.pre, &c.pre) != Ordering::Equal;
+                return (!v.pre.is_empty() || !c.pre.is_empty())
+                    && cmp_pre(&v.pre, &c.pre) != Ordering::Equal;
             }
         }
         v.cmp_to(c) != Ordering::Equal

@@ -53,7 +53,11 @@ fn process_enabled(c: &mut Node, v: &GMap, path: &str) -> Result<(), Error> {
     let cvals = coalesce_values(c, v)?;
     apply_tags(&mut reqs, &cvals);
     apply_conditions(&mut reqs, &cvals, path);
-    let removed: BTreeSet<String> = reqs.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
+    let removed: BTreeSet<String> = reqs
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
     c.deps.retain(|d| !removed.contains(&d.name));
     reqs.retain(|r| !removed.contains(&r.name));
     for d in c.deps.iter_mut() {

@@ -81,7 +81,10 @@ pub fn to_json(g: &G) -> Value {
 
 /// Converts a Go map back to JSON.
 pub fn map_to_json(m: &GMap) -> Map<String, Value> {
-    m.borrow().iter().map(|(k, v)| (k.clone(), to_json(v))).collect()
+    m.borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), to_json(v)))
+        .collect()
 }
 
 /// A deep copy (copystructure.Copy): nothing shared with the original.
@@ -96,7 +99,10 @@ pub fn deep_copy(g: &G) -> G {
 /// A deep copy of a map.
 pub fn deep_copy_map(m: &GMap) -> GMap {
     Rc::new(RefCell::new(
-        m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect(),
+        m.borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), deep_copy(v)))
+            .collect(),
     ))
 }
 
@@ -117,7 +123,10 @@ pub fn set(m: &GMap, key: &str, v: G) {
 
 /// Snapshot of a map's entries, so the map may be changed while walking it.
 pub fn entries(m: &GMap) -> Vec<(String, G)> {
-    m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    m.borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Helm's `Values.Table`: walks dot-separated keys through maps.

@@ -19,7 +19,14 @@ use crate::path::{self, Seg};
 pub fn validate(c: &Computed, root: &Node) -> Result<(), Error> {
     let mut failures = Vec::new();
     let mut first_chart = None;
-    walk(c, root, &c.values, &mut Vec::new(), &mut failures, &mut first_chart)?;
+    walk(
+        c,
+        root,
+        &c.values,
+        &mut Vec::new(),
+        &mut failures,
+        &mut first_chart,
+    )?;
     if failures.is_empty() {
         return Ok(());
     }
@@ -80,12 +87,7 @@ fn walk(
 /// Drops injected keys the schema does not declare.
 fn tolerant_instance(schema: &Value, values: &Value) -> Value {
     let mut inst = values.clone();
-    let declared = |k: &str| {
-        schema
-            .get("properties")
-            .and_then(|p| p.get(k))
-            .is_some()
-    };
+    let declared = |k: &str| schema.get("properties").and_then(|p| p.get(k)).is_some();
     if let Value::Object(m) = &mut inst {
         for k in ["global", "enabled"] {
             if !declared(k) {
@@ -199,7 +201,9 @@ impl jsonschema::Retrieve for ChartRetriever {
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let text = uri.as_str();
         let Some(rest) = text.strip_prefix("file://") else {
-            return Err(format!("$ref {text:?} is not allowed: only files inside the chart are").into());
+            return Err(
+                format!("$ref {text:?} is not allowed: only files inside the chart are").into(),
+            );
         };
         let rest = rest.split('#').next().unwrap_or(rest);
         let path = PathBuf::from(percent_decode(rest));

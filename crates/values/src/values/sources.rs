@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::strvals::{self, Assignment, SetKind};
 use super::ValueOptions;
+use super::strvals::{self, Assignment, SetKind};
 use crate::error::Error;
 use crate::path::{Marks, Seg};
 use crate::yaml;
@@ -98,13 +98,14 @@ pub fn user_values(files: &[PathBuf], opts: &ValueOptions) -> Result<UserValues,
                     .map(Value::String)
                     .map_err(|err| format!("cannot read {p:?}: {err}"))
             };
-            let assigned = strvals::parse_into(kind, e, &mut base, Some(&reader)).map_err(|message| {
-                Error::Set {
-                    flag,
-                    expr: e.clone(),
-                    message,
-                }
-            })?;
+            let assigned =
+                strvals::parse_into(kind, e, &mut base, Some(&reader)).map_err(|message| {
+                    Error::Set {
+                        flag,
+                        expr: e.clone(),
+                        message,
+                    }
+                })?;
             sources.push(flag_source(flag, e, assigned));
         }
     }
@@ -134,7 +135,8 @@ fn set_json(expr: &str, base: &mut Map<String, Value>) -> Result<Vec<Assignment>
         message,
     };
     if trimmed.starts_with('{') {
-        let v: Value = serde_json::from_str(trimmed).map_err(|e| err(format!("invalid JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_str(trimmed).map_err(|e| err(format!("invalid JSON: {e}")))?;
         let Value::Object(m) = strvals::json_floats(v) else {
             return Err(err("expected a JSON object".into()));
         };

@@ -228,7 +228,12 @@ impl Parser<'_> {
         }
     }
 
-    fn key_value(&mut self, data: &mut Map<String, Value>, path: &mut Vec<Seg>, k: String) -> R<()> {
+    fn key_value(
+        &mut self,
+        data: &mut Map<String, Value>,
+        path: &mut Vec<Seg>,
+        k: String,
+    ) -> R<()> {
         match self.kind {
             SetKind::Literal => {
                 let v: String = self.chars[self.pos..].iter().collect();
@@ -351,7 +356,13 @@ impl Parser<'_> {
         set_index(list, i, v)
     }
 
-    fn item_list(&mut self, list: &mut Vec<Value>, i: i64, level: usize, path: &mut Vec<Seg>) -> R<()> {
+    fn item_list(
+        &mut self,
+        list: &mut Vec<Value>,
+        i: i64,
+        level: usize,
+        path: &mut Vec<Seg>,
+    ) -> R<()> {
         let next = self.key_index()?;
         let idx = i as usize;
         let crt = if idx < list.len() {
@@ -376,7 +387,13 @@ impl Parser<'_> {
         set_index(list, i, Value::Array(inner))
     }
 
-    fn item_map(&mut self, list: &mut Vec<Value>, i: i64, level: usize, path: &mut Vec<Seg>) -> R<()> {
+    fn item_map(
+        &mut self,
+        list: &mut Vec<Value>,
+        i: i64,
+        level: usize,
+        path: &mut Vec<Seg>,
+    ) -> R<()> {
         let idx = i as usize;
         let mut inner = if idx < list.len() {
             match &mut list[idx] {
@@ -503,7 +520,9 @@ pub fn json_floats(v: Value) -> Value {
     match v {
         Value::Number(n) => number(n.as_f64().unwrap_or(0.0)),
         Value::Array(a) => Value::Array(a.into_iter().map(json_floats).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, json_floats(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, json_floats(v))).collect())
+        }
         other => other,
     }
 }

