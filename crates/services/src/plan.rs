@@ -51,7 +51,7 @@ pub struct ExternalPayload {
 }
 
 /// One declared secret, fully decided.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Planned {
     id: String,
     name: String,
@@ -65,6 +65,20 @@ struct Planned {
     unresolved_generated: Vec<String>,
     object: Value,
     checksum: String,
+}
+
+/// Names, keys and checksum only: `object` and `values` may hold secret material.
+impl std::fmt::Debug for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planned")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("strategy", &self.strategy)
+            .field("keys", &self.keys)
+            .field("remote_key", &self.remote_key)
+            .field("checksum", &self.checksum)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything the host services decided for one render. Holds secret values, so it is kept
@@ -352,9 +366,42 @@ fn content_checksum(
 
 /// Hash of an ExternalSecret's (non-secret) spec and its rotation generation.
 fn spec_checksum(object: &Value, generation: u64) -> String {
-    let spec = serde_json::to_string(&object["spec"]).unwrap_or_default();
+    let mut spec = String::new();
+    canonical_json(&object["spec"], &mut spec);
     let bytes = derive::length_prefixed(&[spec.as_bytes(), generation.to_string().as_bytes()]);
     to_hex(&Sha256::digest(bytes))
+}
+
+/// JSON text with object keys sorted, whatever serde_json's map order is (its
+/// `preserve_order` feature may be switched on by any crate in the build).
+fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 impl Plan {
