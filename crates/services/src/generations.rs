@@ -97,6 +97,40 @@ pub fn bump(chart_dir: &Path, env: &str, id: &str) -> Result<u64, Error> {
     Ok(next)
 }
 
+/// `wasmchart secrets rotate ID --env ENV`: checks that the umbrella values declare `id` with
+/// at least one generated key (rotating anything else would change nothing), then bumps it.
+pub fn rotate(
+    chart_dir: &Path,
+    umbrella_values: &serde_json::Value,
+    env: &str,
+    id: &str,
+) -> Result<u64, Error> {
+    let spec = crate::spec::parse_secrets(umbrella_values)?;
+    let Some(item) = spec.items.iter().find(|i| i.id == id) else {
+        let known: Vec<&str> = spec.items.iter().map(|i| i.id.as_str()).collect();
+        return Err(Error::values(
+            format!("secrets.items.{id}"),
+            format!(
+                "no secret \"{id}\" to rotate (declared: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    };
+    if item.keys.iter().all(|k| k.generate.is_none()) {
+        return Err(Error::values(
+            format!("secrets.items.{id}.keys"),
+            format!(
+                "secret \"{id}\" has no generated key, so rotation would change nothing; supply new values with --set instead"
+            ),
+        ));
+    }
+    bump(chart_dir, env, id)
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp =
@@ -133,6 +167,31 @@ mod tests {
         assert_eq!(g.get("staging", "jwt"), 0);
         let text = std::fs::read_to_string(Generations::path(dir.path())).unwrap();
         assert!(text.starts_with("# Rotation generations"), "{text}");
+    }
+
+    #[test]
+    fn rotate_checks_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = serde_json::json!({"secrets": {"items": {
+            "jwt": {"keys": {"K": {"generate": {}}}},
+            "oauth": {"keys": {"K": {"required": true}}}
+        }}});
+        assert_eq!(rotate(dir.path(), &values, "prod", "jwt").unwrap(), 1);
+        let err = rotate(dir.path(), &values, "prod", "jwtt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no secret \"jwtt\" to rotate (declared: jwt, oauth)"),
+            "{err}"
+        );
+        let err = rotate(dir.path(), &values, "prod", "oauth")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has no generated key"), "{err}");
+        assert_eq!(
+            Generations::load(dir.path()).unwrap().get("prod", "oauth"),
+            0
+        );
     }
 
     #[test]
