@@ -106,7 +106,7 @@ pub enum Error {
     /// A secret uses strategy `sealed` but no controller certificate was given.
     #[error(
         "secret \"{id}\" uses strategy sealed, which needs the sealed-secrets controller certificate: \
-         pass --seal-cert PATH (get it with `kubeseal --fetch-cert`)"
+         pass --seal-cert PATH or set secrets.sealed.certFile (get it with `kubeseal --fetch-cert`)"
     )]
     NoSealCert {
         /// Secret id under `secrets.items`.

@@ -143,13 +143,33 @@ fn sealing_cert(spec: &SecretsSpec, ctx: &Context) -> Result<Option<SealingCert>
         .items
         .iter()
         .find(|i| i.strategy.unwrap_or(spec.strategy) == Strategy::Sealed);
-    match (sealed, &ctx.seal_cert_pem) {
-        (None, _) => Ok(None),
-        (Some(item), None) => Err(Error::NoSealCert {
-            id: item.id.clone(),
-        }),
-        (Some(_), Some(pem)) => SealingCert::from_pem(pem, "--seal-cert").map(Some),
+    let Some(item) = sealed else {
+        return Ok(None);
+    };
+    if let Some(pem) = &ctx.seal_cert_pem {
+        return SealingCert::from_pem(pem, "--seal-cert").map(Some);
     }
+    let Some(file) = &spec.cert_file else {
+        return Err(Error::NoSealCert {
+            id: item.id.clone(),
+        });
+    };
+    let path = std::path::Path::new(file);
+    let inside = path.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    if !inside {
+        return Err(Error::values(
+            "secrets.sealed.certFile",
+            format!("\"{file}\" must be a relative path inside the chart directory"),
+        ));
+    }
+    let full = ctx.chart_dir.join(path);
+    let pem = std::fs::read_to_string(&full).map_err(|e| Error::io("cannot read", &full, e))?;
+    SealingCert::from_pem(&pem, &format!("secrets.sealed.certFile {}", full.display())).map(Some)
 }
 
 struct Planner<'a> {

@@ -72,6 +72,8 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct SecretsSpec {
     pub strategy: Strategy,
+    /// `secrets.sealed.certFile`: controller certificate path relative to the chart directory.
+    pub cert_file: Option<String>,
     pub rbac_create: bool,
     pub scope: Scope,
     pub external: ExternalSpec,
@@ -250,16 +252,20 @@ pub fn parse_secrets(values: &Value) -> Result<SecretsSpec, Error> {
     let node = Node::root(values, "secrets")?;
     let strategy = parse_strategy(&node, "strategy")?.unwrap_or(Strategy::Secret);
     let rbac_create = node.child("rbac")?.boolean("create", true)?;
-    let scope = parse_scope(&node.child("sealed")?, "scope")?.unwrap_or(Scope::Strict);
+    let sealed = node.child("sealed")?;
+    let scope = parse_scope(&sealed, "scope")?.unwrap_or(Scope::Strict);
+    let cert_file = sealed.string("certFile")?.filter(|f| !f.is_empty());
     let external = parse_external(&node.child("external")?)?;
     let items_node = node.child("items")?;
     let mut items = Vec::new();
-    for (id, _) in items_node.entries() {
+    // A null item is one an environment deleted (`jwt: null`), as Helm's coalescing does.
+    for (id, _) in items_node.entries().filter(|(_, v)| !v.is_null()) {
         items.push(parse_item(&items_node, id)?);
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(SecretsSpec {
         strategy,
+        cert_file,
         rbac_create,
         scope,
         external,
@@ -318,7 +324,7 @@ fn parse_item(items: &Node<'_>, id: &str) -> Result<ItemSpec, Error> {
     }
     let keys_node = node.child("keys")?;
     let mut keys = Vec::new();
-    for (key, _) in keys_node.entries() {
+    for (key, _) in keys_node.entries().filter(|(_, v)| !v.is_null()) {
         keys.push(parse_key(&keys_node, key)?);
     }
     if keys.is_empty() {

@@ -212,3 +212,41 @@ fn per_secret_strategy_and_scope_override() {
         "true"
     );
 }
+
+#[test]
+fn cert_file_in_values_is_read_from_the_chart_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), test_cert()).unwrap();
+    let ctx = Context {
+        seal_cert_pem: None,
+        ..ctx(dir.path())
+    };
+    let mut v = values("sealed");
+    v["secrets"]["sealed"] = json!({"certFile": "cert.pem"});
+    let from_file = render(&plan(&v, &ctx, &env_var).unwrap()).text();
+    let flag_ctx = crate::common::ctx(dir.path());
+    let from_flag = render(&plan(&values("sealed"), &flag_ctx, &env_var).unwrap()).text();
+    assert_eq!(from_file, from_flag);
+    for bad in ["../cert.pem", "/etc/passwd"] {
+        v["secrets"]["sealed"] = json!({"certFile": bad});
+        let err = plan(&v, &ctx, &env_var).unwrap_err().to_string();
+        assert!(
+            err.contains("must be a relative path inside the chart directory"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn null_items_and_keys_are_deleted_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = values("secret");
+    v["secrets"]["items"]["jwt"] = Value::Null;
+    v["secrets"]["items"]["github"]["keys"]["CLIENT_ID"] = Value::Null;
+    let plan = plan(&v, &crate::common::ctx(dir.path()), &env_var).unwrap();
+    assert!(!plan.secret_ids().contains(&"jwt"));
+    let refs = plan
+        .secret_refs("c", &json!({"usesSecrets": ["github"]}))
+        .unwrap();
+    assert_eq!(refs[0].keys, ["CLIENT_SECRET"]);
+}
