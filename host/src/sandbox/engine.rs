@@ -1,0 +1,107 @@
+//! The wasmtime engine: its configuration in one place, and the epoch
+//! ticker that turns epochs into a wall-clock deadline.
+
+use super::error::SandboxError;
+use super::limits::MAX_MEMORY_BYTES;
+use std::thread;
+use std::time::Duration;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
+
+/// How often the epoch advances. A deadline is a number of ticks, so a
+/// render stops at most one tick (10 ms) after its time limit: precise
+/// enough for limits in the hundreds of milliseconds, and one cheap atomic
+/// increment per tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Most component instances alive at once in the pooling allocator: one
+/// per render running in parallel, with room to spare.
+const POOL_COMPONENT_INSTANCES: u32 = 128;
+
+/// Builds the engine: Cranelift, component model, epoch interruption, and
+/// the pooling allocator when the machine lets it reserve its address space
+/// (about 1 TiB of virtual memory, never committed); otherwise the on-demand
+/// allocator, which is almost as fast here thanks to copy-on-write memory
+/// images.
+///
+/// # Errors
+///
+/// [`SandboxError::Engine`] when neither configuration can be created.
+pub fn build() -> Result<Engine, SandboxError> {
+    match Engine::new(&config(true)) {
+        Ok(engine) => Ok(engine),
+        Err(_) => Engine::new(&config(false)).map_err(|e| SandboxError::Engine {
+            reason: format!("{e:#}"),
+        }),
+    }
+}
+
+fn config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Cranelift)
+        .cranelift_opt_level(OptLevel::Speed)
+        .wasm_component_model(true)
+        // Each store gets a deadline in ticks; the ticker thread advances the epoch.
+        .epoch_interruption(true);
+    if pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+    }
+    config
+}
+
+/// Pool sizes. Each slot is sized for the largest component the limits
+/// allow, so a render never fails for want of a slot of the right size;
+/// limits per store are enforced by `StoreLimits`, not by the pool.
+fn pool() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_COMPONENT_INSTANCES)
+        // componentize-py makes about 20 core instances per component.
+        .total_core_instances(POOL_COMPONENT_INSTANCES * 32)
+        .total_memories(POOL_COMPONENT_INSTANCES * 2)
+        .total_tables(POOL_COMPONENT_INSTANCES * 32)
+        .total_stacks(POOL_COMPONENT_INSTANCES)
+        .max_memories_per_component(16)
+        .max_tables_per_component(64)
+        .max_core_instances_per_component(64)
+        .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20);
+    pool
+}
+
+/// Starts the thread that advances the engine's epoch every [`EPOCH_TICK`].
+///
+/// It holds only a weak reference, so it stops by itself once the last
+/// clone of the engine is dropped: "epochs on" always means "ticker running",
+/// and no runtime leaks a thread.
+///
+/// # Errors
+///
+/// [`SandboxError::Engine`] when the thread cannot be spawned: without it
+/// no deadline would ever fire.
+pub fn spawn_ticker(engine: &Engine) -> Result<(), SandboxError> {
+    let weak = engine.weak();
+    thread::Builder::new()
+        .name("wasmchart-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(drop)
+        .map_err(|e| SandboxError::Engine {
+            reason: format!("cannot start the epoch ticker thread: {e}"),
+        })
+}
+
+/// Epoch ticks for a deadline of `timeout`: rounded up, plus one for the
+/// tick already under way (a rough deadline, as in Spin).
+pub fn ticks_for(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    let ticks = timeout.as_nanos().div_ceil(tick);
+    u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+}

@@ -1,0 +1,57 @@
+//! The sandboxed component runtime.
+//!
+//! # Brief overview
+//!
+//! - [`Runtime`] owns one wasmtime engine (Cranelift, component model,
+//!   epoch interruption, pooling allocator when possible), the linker and
+//!   the compile cache. It is `Send + Sync`: renders run in parallel threads.
+//! - [`Runtime::load`] reads a `.wasm`, refuses what is not a component or
+//!   was built against another contract version, compiles it or takes it
+//!   from the cache, and pre-links it into a [`LoadedComponent`].
+//! - [`Runtime::render`] runs one [`RenderRequest`] in a fresh store with
+//!   [`Limits`] and returns a [`RenderResult`] or a [`SandboxError`] that
+//!   names the component and, for limits, the limit.
+//!
+//! Deny by default: a component sees no environment, arguments, network or
+//! host files (except its subchart's `files/`, read-only at `/files`); its
+//! clocks and randomness are deterministic; its stdout and stderr come back
+//! as bounded log lines. See `state.rs` for the details.
+//!
+//! ```no_run
+//! use wasmchart::sandbox::{Limits, RenderRequest, Runtime, RuntimeOptions};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::new(RuntimeOptions::default())?;
+//! let redis = runtime.load("redis", "charts/redis/redis.wasm".as_ref())?;
+//! let request = RenderRequest { values_json: "{}".into(), ..Default::default() };
+//! let result = runtime.render(&redis, &request, &Limits::default())?;
+//! for manifest in &result.manifests {
+//!     println!("# Source: {}\n{}", manifest.source, manifest.content);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod bindings;
+mod cache;
+mod capture;
+mod component;
+mod engine;
+mod error;
+mod limits;
+mod request;
+mod state;
+
+pub use bindings::CONTRACT;
+pub use cache::{CacheStatus, default_dir as default_cache_dir};
+pub use component::{LoadedComponent, Runtime, RuntimeOptions};
+pub use engine::EPOCH_TICK;
+pub use error::{GuestErrorKind, SandboxError};
+pub use limits::{
+    LimitError, LimitOverrides, Limits, MAX_MEMORY_BYTES, Size, Time, format_duration, format_size,
+    parse_duration, parse_size,
+};
+pub use request::{
+    Capabilities, CertificateRef, ChartInfo, LogLevel, LogLine, Manifest, Release, RenderRequest,
+    RenderResult, SecretRef,
+};
+pub use state::FILES_MOUNT;

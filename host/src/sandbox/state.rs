@@ -1,0 +1,377 @@
+//! The per-render store state: a deny-by-default WASI context, resource
+//! limits, captured output and the `log` import.
+//!
+//! What a component gets (everything else is denied):
+//! - no environment variables, no arguments, no stdin (closed);
+//! - no network: TCP, UDP and name lookups are off, and every socket address
+//!   is refused;
+//! - no files, except the subchart's own `files/` directory, read-only at
+//!   `/files`, when it exists (cap-std confines paths to it, `..` and
+//!   symlinks included);
+//! - stdout and stderr captured into bounded buffers and returned as log
+//!   lines, never inherited;
+//! - a wall clock frozen at 2000-01-01T00:00:00Z, and a monotonic clock
+//!   that advances 1 µs per reading, so timings are the same every run;
+//! - random bytes from a generator seeded with a hash of the component and
+//!   its request, so two identical renders see the same "random" data.
+
+use super::bindings::wasmchart::chart::log::{self, Level};
+use super::bindings::wasmchart::chart::types;
+use super::capture::CapturePipe;
+use super::error::SandboxError;
+use super::limits::Limits;
+use super::request::{LogLevel, LogLine};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{
+    Deterministic, FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder,
+    WasiCtxView, WasiView,
+};
+
+/// Where the subchart's `files/` directory appears inside the component.
+pub const FILES_MOUNT: &str = "/files";
+/// The frozen wall clock: 2000-01-01T00:00:00Z, a date no real render happens on.
+const FROZEN_WALL_CLOCK: Duration = Duration::from_secs(946_684_800);
+/// Longest log line kept; longer ones are cut.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+/// Bytes of deterministic random data; the generator cycles through them.
+const RANDOM_POOL_BYTES: usize = 4096;
+
+/// The data of one render's `Store`.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limiter: Limiter,
+    pub(super) logs: LogSink,
+    stdout: CapturePipe,
+    stderr: CapturePipe,
+}
+
+impl HostState {
+    /// A fresh state for one render. `seed` makes randomness reproducible.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::Load`]-style failure when `files_dir` exists but
+    /// cannot be opened.
+    pub fn new(
+        component: &str,
+        limits: &Limits,
+        seed: [u8; 32],
+        files_dir: Option<&Path>,
+    ) -> Result<Self, SandboxError> {
+        let capture = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
+        let stdout = CapturePipe::new(capture);
+        let stderr = CapturePipe::new(capture);
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .wall_clock(FrozenClock)
+            .monotonic_clock(StepClock::default())
+            .secure_random(Deterministic::new(random_pool(seed, b"secure")))
+            .insecure_random(Deterministic::new(random_pool(seed, b"insecure")))
+            .insecure_random_seed(u128::from_le_bytes(
+                random_pool(seed, b"seed")[..16]
+                    .try_into()
+                    .unwrap_or([0; 16]),
+            ));
+        if let Some(dir) = files_dir.filter(|d| d.is_dir()) {
+            builder
+                .preopened_dir(dir, FILES_MOUNT, FsPerms::ReadOnly)
+                .map_err(|e| SandboxError::Load {
+                    component: component.to_string(),
+                    path: dir.to_path_buf(),
+                    reason: format!("cannot open the files directory: {e}"),
+                })?;
+        }
+        Ok(HostState {
+            wasi: builder.build(),
+            table: ResourceTable::new(),
+            limiter: Limiter::new(limits),
+            logs: LogSink::new(limits),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// The log lines: log calls, then stdout and stderr lines, bounded, with
+    /// a final notice when some were dropped.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        let (out, out_dropped) = self.stdout.take();
+        let (err, err_dropped) = self.stderr.take();
+        self.logs.dropped_bytes += out_dropped + err_dropped;
+        for line in String::from_utf8_lossy(&out).lines() {
+            self.logs.push(LogLevel::Info, line);
+        }
+        for line in String::from_utf8_lossy(&err).lines() {
+            self.logs.push(LogLevel::Warn, line);
+        }
+        self.logs.finish()
+    }
+
+    /// The end of stderr that explains a crash: a Rust panic's "panicked
+    /// at" line and its message when present, else the last line.
+    pub fn crash_report(&self) -> Option<String> {
+        let err = self.stderr.peek();
+        let text = String::from_utf8_lossy(&err);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        let start = match lines.iter().rposition(|l| l.contains("panicked at")) {
+            Some(i) => i,
+            None => lines.len().checked_sub(1)?,
+        };
+        let end = lines.len().min(start + 3);
+        Some(truncate(&lines[start..end].join(" "), 1024))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        let level = match level {
+            Level::Trace => LogLevel::Trace,
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        };
+        self.logs.push(level, &message);
+    }
+}
+
+/// `random_pool(seed, label)`: SHA-256 in counter mode over the seed.
+fn random_pool(seed: [u8; 32], label: &[u8]) -> Vec<u8> {
+    let mut pool = Vec::with_capacity(RANDOM_POOL_BYTES);
+    let mut counter: u64 = 0;
+    while pool.len() < RANDOM_POOL_BYTES {
+        let block = Sha256::new()
+            .chain_update(seed)
+            .chain_update(label)
+            .chain_update(counter.to_le_bytes())
+            .finalize();
+        pool.extend_from_slice(&block);
+        counter += 1;
+    }
+    pool
+}
+
+/// The wall clock, frozen.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn now(&self) -> Duration {
+        FROZEN_WALL_CLOCK
+    }
+}
+
+/// A monotonic clock that advances exactly 1 µs each time it is read.
+#[derive(Default)]
+struct StepClock {
+    nanos: AtomicU64,
+}
+
+impl HostMonotonicClock for StepClock {
+    fn resolution(&self) -> u64 {
+        1_000
+    }
+
+    fn now(&self) -> u64 {
+        self.nanos.fetch_add(1_000, Ordering::Relaxed) + 1_000
+    }
+}
+
+/// Store limits, remembering which one was hit so the error can name it.
+pub struct Limiter {
+    inner: StoreLimits,
+    /// A linear memory wanted to grow past the memory limit.
+    pub memory_hit: bool,
+    /// A table wanted to grow past its limit.
+    pub table_hit: bool,
+}
+
+impl Limiter {
+    fn new(limits: &Limits) -> Self {
+        let inner = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+            .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
+            .instances(limits.instances as usize)
+            .tables(limits.tables as usize)
+            .memories(limits.memories as usize)
+            // A failed grow traps with a host-side error we can name, instead
+            // of the guest's allocator aborting with an opaque `unreachable`.
+            .trap_on_grow_failure(true)
+            .build();
+        Limiter {
+            inner,
+            memory_hit: false,
+            table_hit: false,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let result = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(result, Ok(true)) {
+            self.memory_hit = true;
+        }
+        result
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let result = self.inner.table_growing(current, desired, maximum);
+        if !matches!(result, Ok(true)) {
+            self.table_hit = true;
+        }
+        result
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// Collects log lines within the line and byte budgets.
+pub struct LogSink {
+    lines: Vec<LogLine>,
+    bytes: u64,
+    max_lines: usize,
+    max_bytes: u64,
+    dropped_lines: u64,
+    dropped_bytes: u64,
+}
+
+impl LogSink {
+    fn new(limits: &Limits) -> Self {
+        LogSink {
+            lines: Vec::new(),
+            bytes: 0,
+            max_lines: limits.log_lines as usize,
+            max_bytes: limits.log_bytes,
+            dropped_lines: 0,
+            dropped_bytes: 0,
+        }
+    }
+
+    fn push(&mut self, level: LogLevel, message: &str) {
+        let message = truncate(message, MAX_LINE_BYTES);
+        let len = message.len() as u64;
+        if self.lines.len() >= self.max_lines || self.bytes + len > self.max_bytes {
+            self.dropped_lines += 1;
+            self.dropped_bytes += len;
+            return;
+        }
+        self.bytes += len;
+        self.lines.push(LogLine { level, message });
+    }
+
+    fn finish(&mut self) -> Vec<LogLine> {
+        let mut lines = std::mem::take(&mut self.lines);
+        if self.dropped_lines > 0 || self.dropped_bytes > 0 {
+            lines.push(LogLine {
+                level: LogLevel::Warn,
+                message: format!(
+                    "[wasmchart] output over the log limit of {} lines / {} was dropped ({} lines, {} bytes)",
+                    self.max_lines,
+                    super::limits::format_size(self.max_bytes),
+                    self.dropped_lines,
+                    self.dropped_bytes
+                ),
+            });
+        }
+        lines
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sink_bounds_lines_and_bytes() {
+        let limits = Limits {
+            log_lines: 3,
+            log_bytes: 10,
+            ..Limits::default()
+        };
+        let mut sink = LogSink::new(&limits);
+        for message in ["aaaa", "bbbb", "cccc", "ddd", "ee"] {
+            sink.push(LogLevel::Info, message);
+        }
+        let lines = sink.finish();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0].message, "aaaa");
+        assert_eq!(lines[1].message, "bbbb");
+        assert_eq!(lines[2].message, "ee", "fits the byte budget");
+        assert_eq!(lines[3].level, LogLevel::Warn);
+        let notice = &lines[3].message;
+        assert!(notice.contains("(2 lines, 7 bytes)"), "{notice}");
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h…");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    #[test]
+    fn random_pool_is_seeded() {
+        assert_eq!(random_pool([1; 32], b"x"), random_pool([1; 32], b"x"));
+        assert_ne!(random_pool([1; 32], b"x"), random_pool([2; 32], b"x"));
+        assert_eq!(random_pool([1; 32], b"x").len(), RANDOM_POOL_BYTES);
+    }
+}

@@ -1,0 +1,13 @@
+//! The host's single integration-test binary (wasmtime is linked once).
+
+/// Expands to a `use` of the test function named after a guest, so that a
+/// guest without a test of its own name fails to compile.
+macro_rules! assert_test_exists {
+    ($name:ident) => {
+        #[allow(unused_imports)]
+        use self::$name as _;
+    };
+}
+
+/// The sandbox against real guests: limits, denials, determinism, cache.
+mod sandbox;
