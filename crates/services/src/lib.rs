@@ -95,3 +95,26 @@ pub struct HostObject {
     /// The Kubernetes object.
     pub object: serde_json::Value,
 }
+
+/// Placeholder printed instead of a supplied secret value.
+pub const REDACTED: &str = "(redacted)";
+
+/// Replaces every supplied secret value (`secrets.items.<id>.keys.<key>.value`)
+/// in umbrella values with [`REDACTED`], so that printing values
+/// (`wasmchart values`, `--explain`) never shows secret material.
+pub fn redact_supplied(umbrella_values: &mut serde_json::Value) {
+    let Some(items) = umbrella_values
+        .pointer_mut("/secrets/items")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for item in items.values_mut() {
+        let keys = item.get_mut("keys").and_then(serde_json::Value::as_object_mut);
+        for key in keys.into_iter().flat_map(|k| k.values_mut()) {
+            if let Some(value) = key.get_mut("value").filter(|v| !v.is_null()) {
+                *value = serde_json::Value::String(REDACTED.into());
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The command line: clap definitions and the thin glue from parsed flags to
+//! the library. Nothing here renders or merges; it only translates.
+
+use crate::output::{self, Format};
+use crate::render::{LimitFlags, RenderOptions};
+use crate::sandbox::LogLevel;
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wasmchart_values::path::Seg;
+use wasmchart_values::{Explanation, ValueOptions};
+
+/// Render Kubernetes umbrella charts whose subcharts are sandboxed
+/// WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "wasmchart", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render the chart's objects, like `helm template`.
+    Render(RenderArgs),
+    /// Print the umbrella's computed values, as Helm hands them to its templates.
+    Values(ValuesArgs),
+    /// Manage host-generated secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// Flags that feed the values engine, shared by `render` and `values`.
+#[derive(Debug, Args)]
+struct ValueFlags {
+    /// Environment: reads values-ENV.yaml (or the files `environments.ENV` names in Chart.yaml) before any -f.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Values file; may repeat, later files win.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Set a value: a.b=c, list={x,y}, a[0]=z; may repeat.
+    #[arg(long, value_name = "EXPR")]
+    set: Vec<String>,
+    /// Set a value, always as a string.
+    #[arg(long, value_name = "EXPR")]
+    set_string: Vec<String>,
+    /// Set a value to a file's text: key=path.
+    #[arg(long, value_name = "KEY=PATH")]
+    set_file: Vec<String>,
+    /// Set a value from JSON: key=json.
+    #[arg(long, value_name = "EXPR")]
+    set_json: Vec<String>,
+    /// Set a value verbatim: key=text, no escapes or lists.
+    #[arg(long, value_name = "EXPR")]
+    set_literal: Vec<String>,
+}
+
+impl ValueFlags {
+    fn into_options(self) -> ValueOptions {
+        ValueOptions {
+            env: self.env,
+            files: self.files,
+            set: self.set,
+            set_string: self.set_string,
+            set_json: self.set_json,
+            set_literal: self.set_literal,
+            set_file: self.set_file,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    /// The umbrella chart's directory.
+    #[arg(default_value = ".")]
+    chart: PathBuf,
+    #[command(flatten)]
+    values: ValueFlags,
+    /// Release name (default: the chart's name).
+    #[arg(long, value_name = "NAME")]
+    release: Option<String>,
+    /// Namespace (default: the environment's, else "default").
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Write one file per source under DIR instead of printing.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    output: Format,
+    /// Kubernetes version the objects are rendered for.
+    #[arg(long, value_name = "VERSION", default_value = "v1.31.0")]
+    kube_version: String,
+    /// Extra API versions the cluster serves (group/version or group/version/Kind); may repeat.
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION")]
+    api_versions: Vec<String>,
+    /// Render for an upgrade of an existing release instead of a first install.
+    #[arg(long)]
+    is_upgrade: bool,
+    /// File holding the root key that secrets are derived from (else $WASMCHART_SECRET_KEY).
+    #[arg(long, value_name = "PATH")]
+    secret_key_file: Option<PathBuf>,
+    /// Sealed Secrets controller certificate (PEM) for the `sealed` strategy.
+    #[arg(long, value_name = "PATH")]
+    seal_cert: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Print the components' notes to stderr after rendering.
+    #[arg(long)]
+    notes: bool,
+    /// Show every component log line, not only warnings and errors.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+}
+
+/// Per-component sandbox limits; these beat `limits:` in Chart.yaml.
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// Linear memory per component, e.g. 128Mi (default 128Mi).
+    #[arg(long, value_name = "SIZE")]
+    memory_limit: Option<String>,
+    /// Wall-clock time per component, e.g. 5s or 500ms (default 5s).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    /// Size of the output one component may return, e.g. 16Mi (default 16Mi).
+    #[arg(long, value_name = "SIZE")]
+    output_limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ValuesArgs {
+    /// The umbrella chart's directory.
+    #[arg(default_value = ".")]
+    chart: PathBuf,
+    #[command(flatten)]
+    values: ValueFlags,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    output: Format,
+    /// Print the value at PATH (e.g. redis.auth.enabled) and every source that set it.
+    #[arg(long, value_name = "PATH")]
+    explain: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Bump a secret's generation so the next render derives a new value.
+    Rotate {
+        /// The secret's id in `secrets.items`.
+        id: String,
+        /// Environment whose generation is bumped.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// The umbrella chart's directory.
+        #[arg(long, default_value = ".")]
+        chart: PathBuf,
+    },
+}
+
+/// Entry point of the binary: parses flags, runs, prints any error once as
+/// one paragraph and maps it to the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render(args) => render(args),
+        Command::Values(args) => values(args),
+        Command::Secrets(SecretsCommand::Rotate { id, env, chart }) => {
+            let generation = crate::render::rotate_secret(&chart, &env, &id)?;
+            eprintln!("secret '{id}' of environment '{env}' is now at generation {generation}");
+            Ok(())
+        }
+    }
+}
+
+fn render(args: RenderArgs) -> Result<()> {
+    let options = RenderOptions {
+        chart_dir: args.chart,
+        values: args.values.into_options(),
+        release: args.release,
+        namespace: args.namespace,
+        kube_version: args.kube_version,
+        api_versions: args.api_versions,
+        is_upgrade: args.is_upgrade,
+        secret_key_file: args.secret_key_file,
+        seal_cert: args.seal_cert,
+        limits: LimitFlags {
+            memory: args.limits.memory_limit,
+            timeout: args.limits.timeout,
+            output: args.limits.output_limit,
+        },
+        cache_dir: None,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let rendered = crate::render::render(&options)?;
+    for (component, line) in &rendered.logs {
+        if args.verbose || matches!(line.level, LogLevel::Warn | LogLevel::Error) {
+            eprintln!("[{component}] {}: {}", line.level, line.message);
+        }
+    }
+    if args.notes {
+        for (component, notes) in &rendered.notes {
+            eprintln!("[{component}] NOTES:\n{notes}");
+        }
+    }
+    if let Some(dir) = &args.output_dir {
+        return output::write_tree(dir, &rendered.objects);
+    }
+    let text = match args.output {
+        Format::Yaml => output::to_yaml_stream(&rendered.objects),
+        Format::Json => output::to_json(&rendered.objects),
+    };
+    write_stdout(&text)
+}
+
+fn values(args: ValuesArgs) -> Result<()> {
+    let chart = wasmchart_values::Chart::load(&args.chart)?;
+    let computed = wasmchart_values::compute(&chart, &args.values.into_options())?;
+    if let Some(path) = &args.explain {
+        let mut explanation = computed.explain(path)?;
+        redact_explanation(&mut explanation);
+        return write_stdout(&format!("{explanation}\n"));
+    }
+    let mut values = computed.values().clone();
+    wasmchart_services::redact_supplied(&mut values);
+    let text = match args.output {
+        Format::Yaml => wasmchart_values::yaml::to_string(&values),
+        Format::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&values).context("cannot print values as JSON")?;
+            s.push('\n');
+            s
+        }
+    };
+    write_stdout(&text)
+}
+
+/// Redacts supplied secret values in an explanation: each value is put
+/// back at its path in an otherwise empty tree, redacted there with the
+/// same rule as `values` output, and taken out again.
+fn redact_explanation(explanation: &mut Explanation) {
+    let path = explanation.path.clone();
+    if let Some(value) = explanation.value.as_mut() {
+        redact_at(&path, value);
+    }
+    for step in &mut explanation.steps {
+        let at = step.at.clone();
+        redact_at(&at, &mut step.value);
+    }
+}
+
+fn redact_at(path: &str, value: &mut Value) {
+    let Ok(segs) = wasmchart_values::path::parse(path) else {
+        return;
+    };
+    let mut tree = value.clone();
+    for seg in segs.iter().rev() {
+        let Seg::Key(key) = seg else {
+            return;
+        };
+        let mut map = serde_json::Map::new();
+        map.insert(key.clone(), tree);
+        tree = Value::Object(map);
+    }
+    wasmchart_services::redact_supplied(&mut tree);
+    if let Some(redacted) = wasmchart_values::path::lookup(&tree, &segs) {
+        *value = redacted.clone();
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! wasmchart renders Kubernetes umbrella charts whose subcharts are
+//! sandboxed WebAssembly components.
+//!
+//! # The pipeline
+//!
+//! One direction, one module per stage:
+//!
+//! 1. chart loading and values — the [`wasmchart_values`] crate: Helm-exact
+//!    merging of values.yaml, environment files, `-f` and `--set*`, with
+//!    conditions, tags, aliases, import-values and globals;
+//! 2. host services — the [`wasmchart_services`] crate: secrets and
+//!    certificates are decided before any component runs, and components
+//!    only ever see references to them;
+//! 3. components — [`render`] fans out to the [`sandbox`], one fresh,
+//!    limited, deny-by-default instance per subchart, in parallel;
+//! 4. post-processing — [`post`]: parse and validate every returned object,
+//!    namespace, label, reject duplicates, Helm's install order;
+//! 5. output — [`output`]: a `helm template`-like stream, JSON, or files.
+//!
+//! The `wasmchart` binary ([`cli`]) is a thin shell over these.
+
+pub mod cli;
+pub mod output;
+pub mod post;
+pub mod render;
+pub mod sandbox;

@@ -1,0 +1,174 @@
+//! Output: the rendered objects as a `helm template`-like YAML stream, as
+//! JSON, or as a tree of files.
+
+use crate::post::Object;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// Output formats of `render` and `values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Multi-document YAML, `---` and `# Source:` before each object.
+    Yaml,
+    /// JSON; for `render` one `v1` `List` holding every object.
+    Json,
+}
+
+/// Formats objects as `helm template` does: `---`, `# Source: <path>`,
+/// then the object.
+pub fn to_yaml_stream(objects: &[Object]) -> String {
+    let mut out = String::new();
+    for o in objects {
+        out.push_str("---\n# Source: ");
+        out.push_str(&o.source);
+        out.push('\n');
+        out.push_str(&wasmchart_values::yaml::to_string(&o.value));
+    }
+    out
+}
+
+/// Formats objects as one pretty-printed `v1` `List`, which `kubectl apply
+/// -f` accepts as it is.
+pub fn to_json(objects: &[Object]) -> String {
+    let items: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes one file per source path under `dir`, like `helm template
+/// --output-dir`: `dir/<umbrella>/charts/<sub>/templates/x.yaml`.
+///
+/// All files are first written into a fresh directory beside `dir`; only
+/// when every file is written is the umbrella's tree moved into place, by
+/// renames. An error therefore never leaves half a tree behind, and an
+/// earlier tree is replaced whole, so files from a previous render that
+/// this one no longer produces do not linger.
+///
+/// # Errors
+///
+/// A source path that would escape `dir`, or an I/O failure (naming the
+/// path).
+pub fn write_tree(dir: &Path, objects: &[Object]) -> Result<()> {
+    let files = group_by_file(objects)?;
+    let roots: std::collections::BTreeSet<&Path> = files
+        .keys()
+        .filter_map(|p| p.components().next())
+        .map(|c| Path::new(c.as_os_str()))
+        .collect();
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output directory '{}'", dir.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".wasmchart-")
+        .tempdir_in(dir)
+        .with_context(|| format!("cannot create a temporary directory in '{}'", dir.display()))?;
+    for (rel, text) in &files {
+        let path = staging.path().join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create '{}'", parent.display()))?;
+        }
+        fs::write(&path, text).with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    for root in roots {
+        replace_dir(&staging.path().join(root), &dir.join(root))?;
+    }
+    Ok(())
+}
+
+fn group_by_file(objects: &[Object]) -> Result<BTreeMap<PathBuf, String>> {
+    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for o in objects {
+        let rel = safe_relative(&o.source)?;
+        let text = files.entry(rel).or_default();
+        text.push_str("---\n# Source: ");
+        text.push_str(&o.source);
+        text.push('\n');
+        text.push_str(&wasmchart_values::yaml::to_string(&o.value));
+    }
+    Ok(files)
+}
+
+/// A source path as a relative path that stays inside the output
+/// directory. Component-supplied sources are checked when they arrive;
+/// this is the last line of defence before touching the file system.
+fn safe_relative(source: &str) -> Result<PathBuf> {
+    let path = Path::new(source);
+    let ok = !source.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
+    anyhow::ensure!(ok, "source path '{source}' is not a plain relative path");
+    Ok(path.to_path_buf())
+}
+
+fn replace_dir(new: &Path, target: &Path) -> Result<()> {
+    let old = target.with_extension("wasmchart-old");
+    let had_old = target.exists();
+    if had_old {
+        let _ = fs::remove_dir_all(&old);
+        fs::rename(target, &old)
+            .with_context(|| format!("cannot move '{}' aside", target.display()))?;
+    }
+    if let Err(e) = fs::rename(new, target) {
+        if had_old {
+            let _ = fs::rename(&old, target);
+        }
+        return Err(e)
+            .with_context(|| format!("cannot move the rendered tree to '{}'", target.display()));
+    }
+    if had_old {
+        fs::remove_dir_all(&old)
+            .with_context(|| format!("cannot remove the previous tree '{}'", old.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(source: &str, name: &str) -> Object {
+        Object {
+            source: source.into(),
+            value: json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+        }
+    }
+
+    #[test]
+    fn tree_groups_by_source_and_replaces_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = [
+            obj("u/charts/a/templates/x.yaml", "one"),
+            obj("u/charts/a/templates/x.yaml", "two"),
+            obj("u/charts/a/templates/old.yaml", "o"),
+        ];
+        write_tree(dir.path(), &first).unwrap();
+        let x = fs::read_to_string(dir.path().join("u/charts/a/templates/x.yaml")).unwrap();
+        assert_eq!(
+            x.matches("---\n# Source: u/charts/a/templates/x.yaml\n")
+                .count(),
+            2
+        );
+        write_tree(dir.path(), &first[..2]).unwrap();
+        assert!(!dir.path().join("u/charts/a/templates/old.yaml").exists());
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["u"]);
+    }
+
+    #[test]
+    fn escaping_sources_are_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_tree(
+            dir.path(),
+            &[obj("u/a.yaml", "a"), obj("../evil.yaml", "b")],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("'../evil.yaml'"), "{err}");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
