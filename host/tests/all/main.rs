@@ -11,3 +11,9 @@ macro_rules! assert_test_exists {
 
 /// The sandbox against real guests: limits, denials, determinism, cache.
 mod sandbox;
+
+/// The real binary end to end: render output, bad input, `values` conformance.
+mod cli;
+
+/// The five example components (Rust, JavaScript, Python) through the real binary.
+mod components;
