@@ -76,6 +76,9 @@ secrets:
     google: {name: imprun-google-oauth, keys: {CLIENT_ID: {value: id}, CLIENT_SECRET: {value: s}}}
 ";
 
+/// The root key the host derives rollout checksums from (a fixed test key).
+const TEST_ROOT_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 /// Objects the host adds itself (Secrets, RBAC, Certificates) carry this
 /// label; the checks of component-made objects skip them.
 const HOST_LABEL: (&str, &str) = ("wasmchart/component", "host");
@@ -149,6 +152,7 @@ fn render(sub: &str, umbrella_values: &str, args: &[&str]) -> Rendered {
         .args(["--release", RELEASE, "-n", NAMESPACE, "-o", "json"])
         .args(args)
         .env("WASMCHART_CACHE_DIR", cache)
+        .env("WASMCHART_SECRET_KEY", TEST_ROOT_KEY)
         .output()
         .expect("run wasmchart");
     Rendered {
