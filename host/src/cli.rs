@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Render the chart's objects, like `helm template`.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Print the umbrella's computed values, as Helm hands them to its templates.
     Values(ValuesArgs),
     /// Manage host-generated secrets.
@@ -194,7 +194,8 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn render(args: RenderArgs) -> Result<()> {
+fn render(args: Box<RenderArgs>) -> Result<()> {
+    let args = *args;
     let options = RenderOptions {
         chart_dir: args.chart,
         values: args.values.into_options(),

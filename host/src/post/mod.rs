@@ -112,9 +112,10 @@ pub fn set_namespace(object: &mut Object, namespace: &str) {
     };
     if cluster_scoped {
         metadata.remove("namespace");
-    } else if !metadata
+    } else if metadata
         .get("namespace")
-        .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
     {
         metadata.insert("namespace".into(), Value::String(namespace.into()));
     }
@@ -146,19 +147,19 @@ pub fn add_labels(object: &mut Object, component: &str) {
 
 /// Rejects the same object (apiVersion, kind, namespace, name) appearing
 /// twice, naming both sources.
-pub fn reject_duplicates(objects: &[Object]) -> Result<(), PostError> {
+pub fn reject_duplicates(objects: &[Object]) -> Result<(), Box<PostError>> {
     let mut seen: BTreeMap<(&str, &str, &str, &str), &str> = BTreeMap::new();
     for o in objects {
         let key = (o.api_version(), o.kind(), o.namespace(), o.name());
         if let Some(first) = seen.insert(key, &o.source) {
-            return Err(PostError::Duplicate {
+            return Err(Box::new(PostError::Duplicate {
                 api_version: key.0.into(),
                 kind: key.1.into(),
                 namespace: key.2.into(),
                 name: key.3.into(),
                 first: first.into(),
                 second: o.source.clone(),
-            });
+            }));
         }
     }
     Ok(())
