@@ -1,0 +1,87 @@
+//! Sandbox costs for the Redis component: a cold load (sha256, Cranelift
+//! compile, cache write), a cached load (checksum and deserialize), and one
+//! render (fresh store, instantiate, call, copy out).
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use wasmchart::sandbox::{
+    CacheStatus, Capabilities, ChartInfo, Limits, Release, RenderRequest, Runtime, RuntimeOptions,
+};
+
+fn runtime(cache: &tempfile::TempDir) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        progress: false,
+    })
+    .expect("runtime starts")
+}
+
+fn clear(runtime: &Runtime) {
+    let dir = runtime.cache_dir().expect("cache dir");
+    for entry in std::fs::read_dir(dir).expect("read cache dir").flatten() {
+        std::fs::remove_file(entry.path()).expect("remove cache entry");
+    }
+}
+
+fn request() -> RenderRequest {
+    RenderRequest {
+        values_json: r#"{"auth":{"enabled":true},"service":{"port":6379}}"#.into(),
+        release: Release {
+            name: "imprun".into(),
+            namespace: "imprun".into(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        },
+        chart: ChartInfo {
+            name: "redis".into(),
+            version: "0.1.0".into(),
+            app_version: Some("7.4.2".into()),
+        },
+        capabilities: Capabilities {
+            kube_version: "v1.31.0".into(),
+            api_versions: vec!["apps/v1".into(), "v1".into()],
+        },
+        ..Default::default()
+    }
+}
+
+fn sandbox(c: &mut Criterion) {
+    let path = test_components::wasm("redis");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let rt = runtime(&cache);
+
+    let mut group = c.benchmark_group("sandbox");
+    group.sample_size(20);
+    group.bench_function("redis cold load (compile)", |b| {
+        b.iter_batched(
+            || clear(&rt),
+            |()| {
+                let loaded = rt.load("redis", path).expect("load");
+                assert_eq!(loaded.cache_status(), CacheStatus::Miss);
+                black_box(loaded)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+
+    rt.load("redis", path).expect("warm the cache");
+    c.bench_function("sandbox/redis cached load", |b| {
+        b.iter(|| {
+            let loaded = rt.load("redis", path).expect("load");
+            assert_eq!(loaded.cache_status(), CacheStatus::Hit);
+            black_box(loaded)
+        })
+    });
+
+    let redis = rt.load("redis", path).expect("load");
+    let request = request();
+    let limits = Limits::default();
+    c.bench_function("sandbox/redis instantiate + render", |b| {
+        b.iter(|| black_box(rt.render(&redis, &request, &limits).expect("render")))
+    });
+}
+
+criterion_group!(benches, sandbox);
+criterion_main!(benches);

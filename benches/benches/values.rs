@@ -1,0 +1,96 @@
+//! Value-engine benchmarks: parsing a 1 MiB values file, computing a 50-subchart umbrella,
+//! applying 1,000 `--set` flags.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use wasmchart_values::{Chart, ValueOptions, compute, yaml};
+
+/// A values file of about 1 MiB with maps, lists and YAML 1.1 scalars.
+fn big_values() -> String {
+    let mut s = String::new();
+    let mut i = 0;
+    while s.len() < 1 << 20 {
+        let _ = write!(
+            s,
+            "svc{i}:\n  enabled: yes\n  replicas: {i}\n  image:\n    repository: registry.example.com/team/app{i}\n    tag: \"1.{i}.0\"\n  ports: [80, 443, 0x1F90]\n  env:\n  - name: MODE\n    value: production\n  - name: LEVEL\n    value: info\n"
+        );
+        i += 1;
+    }
+    s
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+/// An umbrella with 50 subcharts, conditions, tags, an alias and globals.
+fn umbrella(dir: &Path) {
+    let mut deps = String::from("apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n");
+    let mut vals = String::from(
+        "global:\n  region: eu\n  image:\n    registry: r.example.com\ntags:\n  extra: true\n",
+    );
+    for i in 0..50 {
+        let _ = write!(
+            deps,
+            "- name: sub{i}\n  version: \"~1.0\"\n  condition: sub{i}.enabled\n  tags: [extra]\n"
+        );
+        let _ = write!(
+            vals,
+            "sub{i}:\n  enabled: {}\n  replicas: {i}\n",
+            i % 10 != 0
+        );
+        let sub = dir.join(format!("charts/sub{i}"));
+        write(
+            &sub.join("Chart.yaml"),
+            &format!("apiVersion: v2\nname: sub{i}\nversion: 1.0.{i}\n"),
+        );
+        write(
+            &sub.join("values.yaml"),
+            "replicas: 1\nimage:\n  repository: app\n  tag: v1\nresources:\n  limits: {cpu: 1, memory: 1Gi}\nglobal:\n  own: default\n",
+        );
+    }
+    write(&dir.join("Chart.yaml"), &deps);
+    write(&dir.join("values.yaml"), &vals);
+}
+
+fn benches(c: &mut Criterion) {
+    let text = big_values();
+    c.bench_function("parse 1 MiB values file", |b| {
+        b.iter(|| yaml::parse_values(black_box(&text), "big.yaml").expect("parse"))
+    });
+
+    c.bench_function("parse 1 MiB YAML without positions", |b| {
+        b.iter(|| yaml::parse_documents(black_box(&text), "big.yaml").expect("parse"))
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    umbrella(dir.path());
+    let chart = Chart::load(dir.path()).expect("load");
+    let opts = ValueOptions::default();
+    c.bench_function("compute 50-subchart umbrella", |b| {
+        b.iter(|| compute(black_box(&chart), &opts).expect("compute"))
+    });
+
+    let small = tempfile::tempdir().expect("tempdir");
+    write(
+        &small.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: flags\nversion: 1.0.0\n",
+    );
+    let flags = ValueOptions {
+        set: (0..1000)
+            .map(|i| format!("app{}.settings.key{i}={i},list[{}]=v{i}", i % 37, i % 50))
+            .collect(),
+        ..Default::default()
+    };
+    let small_chart = Chart::load(small.path()).expect("load");
+    c.bench_function("apply 1000 --set flags", |b| {
+        b.iter(|| compute(black_box(&small_chart), &flags).expect("compute"))
+    });
+}
+
+criterion_group!(values, benches);
+criterion_main!(values);
