@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 use tempfile::TempDir;
 
 /// One component of the example and what its defaults render.
@@ -142,8 +143,26 @@ impl Rendered {
     }
 }
 
+/// Components compiled into the test cache so far.
+static COMPILED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// Renders `sub` alone with the real binary; `args` go to `wasmchart render`.
+///
+/// A component's first render compiles it into the shared cache (seconds for
+/// the JavaScript and Python ones); it runs under a lock so that parallel
+/// tests wait for that one compile instead of each repeating it.
 fn render(sub: &str, umbrella_values: &str, args: &[&str]) -> Rendered {
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if compiled.iter().any(|c| c == sub) {
+        drop(compiled);
+        return run_render(sub, umbrella_values, args);
+    }
+    let rendered = run_render(sub, umbrella_values, args);
+    compiled.push(sub.to_string());
+    rendered
+}
+
+fn run_render(sub: &str, umbrella_values: &str, args: &[&str]) -> Rendered {
     let chart = one_subchart_chart(sub, umbrella_values);
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     let out = Command::new(env!("CARGO_BIN_EXE_wasmchart"))
