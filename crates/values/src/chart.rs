@@ -347,19 +347,18 @@ fn parse_dependencies(dir: &Path, raw: Option<&Value>) -> Result<Vec<Dependency>
         };
         let get = |k: &str| m.get(k).and_then(scalar_string);
         let alias = get("alias").filter(|a| !a.is_empty());
-        if let Some(a) = &alias {
-            if !a
+        if let Some(a) = &alias
+            && !a
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(chart_err(
-                    dir,
-                    format!(
-                        "dependency {:?} has disallowed characters in the alias {a:?}",
-                        get("name").unwrap_or_default()
-                    ),
-                ));
-            }
+        {
+            return Err(chart_err(
+                dir,
+                format!(
+                    "dependency {:?} has disallowed characters in the alias {a:?}",
+                    get("name").unwrap_or_default()
+                ),
+            ));
         }
         let tags = match m.get("tags") {
             Some(Value::Array(t)) => t.iter().filter_map(scalar_string).collect(),

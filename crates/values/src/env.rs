@@ -23,10 +23,10 @@ impl Chart {
     /// `values-<env>.yaml`; an unknown environment is an error listing the known ones.
     pub fn environment(&self, env: &str) -> Result<Environment, Error> {
         let default_ns = format!("{}-{env}", self.name());
-        if let Some(Value::Object(envs)) = &self.metadata().environments {
-            if let Some(entry) = envs.get(env) {
-                return self.from_entry(env, entry, default_ns);
-            }
+        if let Some(Value::Object(envs)) = &self.metadata().environments
+            && let Some(entry) = envs.get(env)
+        {
+            return self.entry_environment(env, entry, default_ns);
         }
         let file = self.dir().join(format!("values-{env}.yaml"));
         if file.is_file() {
@@ -42,7 +42,7 @@ impl Chart {
         })
     }
 
-    fn from_entry(
+    fn entry_environment(
         &self,
         env: &str,
         entry: &Value,
@@ -93,10 +93,9 @@ impl Chart {
                 if let Some(env) = n
                     .strip_prefix("values-")
                     .and_then(|r| r.strip_suffix(".yaml"))
+                    && !env.is_empty()
                 {
-                    if !env.is_empty() {
-                        known.insert(env.to_string());
-                    }
+                    known.insert(env.to_string());
                 }
             }
         }

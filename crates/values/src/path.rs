@@ -72,7 +72,7 @@ pub fn parse(text: &str) -> Result<Vec<Seg>, String> {
                 after_index = false;
             }
             '[' => {
-                if !after_index && !(key.is_empty() && segs.is_empty() && text.starts_with('[')) {
+                if !(after_index || key.is_empty() && segs.is_empty() && text.starts_with('[')) {
                     segs.push(Seg::Key(std::mem::take(&mut key)));
                 }
                 let mut idx = String::new();

@@ -83,11 +83,7 @@ fn apply_tags(reqs: &mut [super::node::Req], cvals: &GMap) {
                 }
             }
         }
-        if !has_true && has_false {
-            r.enabled = false;
-        } else {
-            r.enabled = true;
-        }
+        r.enabled = has_true || !has_false;
     }
 }
 

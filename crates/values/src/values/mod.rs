@@ -171,7 +171,7 @@ fn chart_sources(chart: &Chart, enabled: &[Enabled]) -> Vec<sources::Source> {
         })
         .collect();
     list.push((0, Vec::new(), chart));
-    list.sort_by(|a, b| b.0.cmp(&a.0));
+    list.sort_by_key(|e| std::cmp::Reverse(e.0));
     list.into_iter()
         .filter_map(|(_, mount, c)| {
             let file = c.values_file()?.display().to_string();

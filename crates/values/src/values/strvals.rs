@@ -426,10 +426,10 @@ impl Parser<'_> {
             match last {
                 None => return Err(ListErr::Fail("list must terminate with '}'".into())),
                 Some('}') => {
-                    if let Some(c) = self.read() {
-                        if c != ',' {
-                            self.pos -= 1;
-                        }
+                    if let Some(c) = self.read()
+                        && c != ','
+                    {
+                        self.pos -= 1;
                     }
                     list.push(self.typed(&rs).map_err(ListErr::from)?);
                     return Ok(list);
@@ -507,10 +507,11 @@ pub fn typed_val(s: &str) -> Value {
     if s == "0" {
         return Value::from(0i64);
     }
-    if !s.is_empty() && !s.starts_with('0') {
-        if let Ok(i) = s.parse::<i64>() {
-            return Value::from(i);
-        }
+    if !s.is_empty()
+        && !s.starts_with('0')
+        && let Ok(i) = s.parse::<i64>()
+    {
+        return Value::from(i);
     }
     Value::String(s.to_string())
 }

@@ -410,7 +410,7 @@ pub fn go_g_from_sci(sci: &str) -> String {
     };
     let digits: String = mant.chars().filter(|c| *c != '.').collect();
     let sign = if neg { "-" } else { "" };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);
         let frac = if rest.is_empty() {
             String::new()

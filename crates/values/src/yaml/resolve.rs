@@ -60,10 +60,10 @@ pub fn resolve_plain(s: &str) -> Scalar {
     if let Some(u) = go_parse_uint(&plain) {
         return Scalar::Uint(u);
     }
-    if is_yaml_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            return Scalar::Float(f);
-        }
+    if is_yaml_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return Scalar::Float(f);
     }
     Scalar::Str
 }
@@ -194,10 +194,10 @@ pub fn is_base60_float(s: &str) -> bool {
         if !ok_whole {
             return false;
         }
-        if let Some(f) = frac {
-            if !f.chars().all(|c| c.is_ascii_digit() || c == '_') {
-                return false;
-            }
+        if let Some(f) = frac
+            && !f.chars().all(|c| c.is_ascii_digit() || c == '_')
+        {
+            return false;
         }
     }
     true
