@@ -98,3 +98,34 @@ pub fn pull_secrets(values: &Values) -> Result<Vec<Value>, RenderError> {
     }
     Ok(names.into_iter().map(|n| json!({ "name": n })).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_tag_and_digest() {
+        let v = Values::from_value(json!({
+            "global": {"imageRegistry": "mirror.example/", "imagePullSecrets": ["a", {"name": "b"}]},
+            "image": {"tag": "7.4", "pullPolicy": "Always"},
+            "imagePullSecrets": [{"name": "a"}],
+        }));
+        let image = resolve(&v, "image", "redis", "latest").unwrap();
+        assert_eq!(image.reference, "mirror.example/redis:7.4");
+        assert_eq!(image.pull_policy, "Always");
+        assert_eq!(
+            pull_secrets(&v).unwrap(),
+            [json!({"name": "a"}), json!({"name": "b"})]
+        );
+
+        let v = Values::from_value(
+            json!({"image": {"digest": "sha256:abc", "pullPolicy": "Sometimes"}}),
+        );
+        assert!(resolve(&v, "image", "redis", "1").is_err());
+        let v = Values::from_value(json!({"image": {"digest": "sha256:abc"}}));
+        assert_eq!(
+            resolve(&v, "image", "redis", "1").unwrap().reference,
+            "redis@sha256:abc"
+        );
+    }
+}

@@ -109,3 +109,16 @@ pub fn label_value(text: &str) -> String {
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_and_names() {
+        assert_eq!(label_value("7.4.2+build"), "7.4.2_build");
+        assert_eq!(label_value("-x-"), "x");
+        assert_eq!(trunc63(&"a".repeat(70)).len(), 63);
+        assert_eq!(trunc63(&format!("{}-b", "a".repeat(62))), "a".repeat(62));
+    }
+}

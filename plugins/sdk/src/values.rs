@@ -295,3 +295,73 @@ pub fn to_object(map: &BTreeMap<String, String>) -> Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn values(v: Value) -> Values {
+        Values::from_value(v)
+    }
+
+    fn message(e: RenderError) -> String {
+        match e {
+            RenderError::InvalidValues(m) => m,
+            other => panic!("expected invalid-values, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_lookups() {
+        let v = values(json!({
+            "image": {"tag": 7.2, "repository": "redis"},
+            "service": {"port": 6379.0, "type": null},
+            "flags": ["a", "b"],
+            "labels": {"a": "x", "n": 1, "gone": null},
+        }));
+        assert_eq!(v.scalar_or("image.tag", "latest").unwrap(), "7.2");
+        assert_eq!(v.str_or("image.repository", "x").unwrap(), "redis");
+        assert_eq!(v.port_or("service.port", 1).unwrap(), 6379);
+        assert_eq!(
+            v.str_or("service.type", "ClusterIP").unwrap(),
+            "ClusterIP",
+            "null is absent"
+        );
+        assert_eq!(v.strings("flags").unwrap(), ["a", "b"]);
+        let labels = v.string_map("labels").unwrap();
+        assert_eq!(labels.get("n").map(String::as_str), Some("1"));
+        assert!(!labels.contains_key("gone"));
+        assert!(v.get("missing.deeper").is_none());
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let v = values(json!({"service": {"port": "http", "enabled": "yes"}, "flags": [1]}));
+        assert_eq!(
+            message(v.port_or("service.port", 80).unwrap_err()),
+            "key 'service.port': expected an integer, found a string (\"http\")"
+        );
+        assert_eq!(
+            message(v.bool_or("service.enabled", false).unwrap_err()),
+            "key 'service.enabled': expected a boolean, found a string (\"yes\")"
+        );
+        assert_eq!(
+            message(v.strings("flags").unwrap_err()),
+            "key 'flags[0]': expected a string, found a number (1)"
+        );
+        let v = values(json!({"service": {"port": 70000}}));
+        assert_eq!(
+            message(v.port_or("service.port", 80).unwrap_err()),
+            "key 'service.port': 70000 is out of range 1..=65535"
+        );
+    }
+
+    #[test]
+    fn parse_refuses_non_maps() {
+        assert!(Values::parse("{}").is_ok());
+        assert!(Values::parse("null").is_ok());
+        assert!(message(Values::parse("[1]").unwrap_err()).contains("must be a map"));
+        assert!(message(Values::parse("{").unwrap_err()).contains("not valid JSON"));
+    }
+}
