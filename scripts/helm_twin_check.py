@@ -55,7 +55,7 @@ CHART = ROOT / "examples" / "imprun"
 TWIN = ROOT / "examples" / "imprun-helm"
 RELEASE = "imprun"
 # Inputs the render needs, identical for both sides. Not real secrets.
-SECRET_KEY = "helm-twin-check-root-key-0123456789abcdef"
+SECRET_KEY = "74776e2d636865636b2d726f6f742d6b65792d6e6f742d612d7265616c2d6b6579"
 OAUTH = {
     "github": {"CLIENT_ID": "twin-github-id", "CLIENT_SECRET": "twin-github-secret"},
     "google": {"CLIENT_ID": "twin-google-id", "CLIENT_SECRET": "twin-google-secret"},

@@ -17,3 +17,6 @@ mod cli;
 
 /// The five example components (Rust, JavaScript, Python) through the real binary.
 mod components;
+
+/// The bundled example per environment: golden files, Kubernetes 1.31 schemas, the guide's numbers.
+mod imprun;
