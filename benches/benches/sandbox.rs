@@ -47,6 +47,11 @@ fn request() -> RenderRequest {
 }
 
 fn sandbox(c: &mut Criterion) {
+    c.bench_function("sandbox/runtime new (engine, linker, cache)", |b| {
+        let cache = tempfile::tempdir().expect("temp dir");
+        b.iter(|| black_box(runtime(&cache)))
+    });
+
     let path = test_components::wasm("redis");
     let cache = tempfile::tempdir().expect("temp dir");
     let rt = runtime(&cache);

@@ -80,6 +80,13 @@ impl std::fmt::Debug for LoadedComponent {
     }
 }
 
+// Renders run on many threads at once: keep the runtime shareable.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Runtime>();
+    shareable::<LoadedComponent>();
+};
+
 impl Runtime {
     /// Creates the engine, its epoch ticker, the linker (WASI p2 with the
     /// deny-by-default context of `state.rs`, plus the `log` import) and
@@ -398,6 +405,14 @@ fn trap_error(
             component,
             resource: "table elements",
             limit: u64::from(limits.table_elements),
+        };
+    }
+    if let Some(pool) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        // Not the component's fault: too many renders at once for the pool.
+        return SandboxError::Engine {
+            reason: format!(
+                "cannot start component '{name}': {pool}; render fewer components at once"
+            ),
         };
     }
     let text = format!("{error:#}");
