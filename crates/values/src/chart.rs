@@ -22,8 +22,8 @@ pub struct Chart {
 struct ChartData {
     dir: PathBuf,
     metadata: Metadata,
-    values: Map<String, Value>,
-    marks: Marks,
+    values: Arc<Value>,
+    marks: Option<Arc<yaml::LazyMarks>>,
     values_file: Option<PathBuf>,
     subcharts: Vec<Chart>,
     schema: Option<(PathBuf, Value)>,
@@ -137,12 +137,30 @@ impl Chart {
 
     /// The chart's default values (values.yaml, documents merged).
     pub fn values(&self) -> &Map<String, Value> {
-        &self.inner.values
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        self.inner
+            .values
+            .as_object()
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
 
-    /// Where each node of values.yaml starts.
-    pub fn value_marks(&self) -> &Marks {
-        &self.inner.marks
+    /// The default values as a shared value (for provenance without copying).
+    pub(crate) fn values_shared(&self) -> Arc<Value> {
+        self.inner.values.clone()
+    }
+
+    /// Where each node of values.yaml starts (computed on first use).
+    pub fn value_marks(&self) -> Marks {
+        self.inner
+            .marks
+            .as_ref()
+            .map(|m| m.get().clone())
+            .unwrap_or_default()
+    }
+
+    /// The lazily computed positions of values.yaml.
+    pub(crate) fn lazy_marks(&self) -> Option<Arc<yaml::LazyMarks>> {
+        self.inner.marks.clone()
     }
 
     /// The values.yaml path, when the chart has one.
@@ -187,10 +205,12 @@ fn load_dir(dir: &Path) -> Result<Chart, Error> {
     let values_path = dir.join("values.yaml");
     let (values, marks, values_file) = if values_path.is_file() {
         let origin = values_path.display().to_string();
-        let (v, m) = yaml::parse_values(&read(&values_path)?, &origin)?;
-        (v, m, Some(values_path))
+        let text = read(&values_path)?;
+        let v = yaml::parse_values_map(&text, &origin)?;
+        let lazy = Arc::new(yaml::LazyMarks::new(text, origin));
+        (v, Some(lazy), Some(values_path))
     } else {
-        (Map::new(), Marks::new(), None)
+        (Map::new(), None, None)
     };
     let schema_path = dir.join("values.schema.json");
     let schema = if schema_path.is_file() {
@@ -208,7 +228,7 @@ fn load_dir(dir: &Path) -> Result<Chart, Error> {
         inner: Arc::new(ChartData {
             dir: dir.to_path_buf(),
             metadata,
-            values,
+            values: Arc::new(Value::Object(values)),
             marks,
             values_file,
             subcharts,

@@ -116,7 +116,7 @@ fn source_steps(s: &Source, cand: &[Seg], steps: &mut Vec<Step>) {
                 let hit = depth == rel.len();
                 if hit || !v.is_object() {
                     let at = &rel[..depth];
-                    let m = marks.get(at).copied();
+                    let m = marks.as_ref().and_then(|m| m.get().get(at).copied());
                     let source = match m {
                         Some(m) => format!("{file}:{}:{}", m.line, m.col),
                         None => file.clone(),

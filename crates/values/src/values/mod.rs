@@ -179,8 +179,8 @@ fn chart_sources(chart: &Chart, enabled: &[Enabled]) -> Vec<sources::Source> {
                 mount,
                 content: sources::Content::File {
                     file,
-                    tree: Value::Object(c.values().clone()),
-                    marks: c.value_marks().clone(),
+                    tree: c.values_shared(),
+                    marks: c.lazy_marks(),
                 },
             })
         })

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 use super::ValueOptions;
 use super::strvals::{self, Assignment, SetKind};
 use crate::error::Error;
-use crate::path::{Marks, Seg};
-use crate::yaml;
+use crate::path::Seg;
+use crate::yaml::{self, LazyMarks};
+use std::sync::Arc;
 
 /// What one source contributed, for `explain` and schema error messages.
 #[derive(Debug, Clone)]
@@ -20,9 +21,9 @@ pub enum Content {
         /// The file as named on the command line or in the chart.
         file: String,
         /// The parsed values.
-        tree: Value,
-        /// Node positions.
-        marks: Marks,
+        tree: Arc<Value>,
+        /// Node positions, computed when needed.
+        marks: Option<Arc<LazyMarks>>,
     },
     /// A flag expression and what it assigned.
     Flag {
@@ -59,10 +60,12 @@ fn read(path: &Path) -> Result<String, Error> {
     })
 }
 
-/// Reads and parses one values file.
-pub fn values_file(path: &Path) -> Result<(Map<String, Value>, Marks), Error> {
+/// Reads and parses one values file, keeping its text for positions.
+pub fn values_file(path: &Path) -> Result<(Map<String, Value>, LazyMarks), Error> {
     let origin = path.display().to_string();
-    yaml::parse_values(&read(path)?, &origin)
+    let text = read(path)?;
+    let m = yaml::parse_values_map(&text, &origin)?;
+    Ok((m, LazyMarks::new(text, origin)))
 }
 
 /// Builds the user values from files (env files first) and flags.
@@ -75,8 +78,8 @@ pub fn user_values(files: &[PathBuf], opts: &ValueOptions) -> Result<UserValues,
             mount: Vec::new(),
             content: Content::File {
                 file: f.display().to_string(),
-                tree: Value::Object(m.clone()),
-                marks,
+                tree: Arc::new(Value::Object(m.clone())),
+                marks: Some(Arc::new(marks)),
             },
         });
         yaml::merge_maps(&mut base, m);

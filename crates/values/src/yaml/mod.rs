@@ -32,12 +32,53 @@ pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, Error> {
 /// Parses a values file as Helm does: every document must be a map (or empty) and the
 /// documents are merged in order. Returns the map and where each node starts.
 pub fn parse_values(text: &str, origin: &str) -> Result<(Map<String, Value>, Marks), Error> {
+    values_impl(text, origin, true)
+}
+
+/// Like [`parse_values`] without positions (much cheaper; see [`LazyMarks`]).
+pub fn parse_values_map(text: &str, origin: &str) -> Result<Map<String, Value>, Error> {
+    values_impl(text, origin, false).map(|(m, _)| m)
+}
+
+/// Node positions of a values file, computed only when provenance is asked for.
+#[derive(Debug)]
+pub struct LazyMarks {
+    text: String,
+    origin: String,
+    cell: std::sync::OnceLock<Marks>,
+}
+
+impl LazyMarks {
+    /// Keeps the text to compute positions from later.
+    pub fn new(text: String, origin: String) -> Self {
+        LazyMarks {
+            text,
+            origin,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The positions (empty if the text no longer parses).
+    pub fn get(&self) -> &Marks {
+        self.cell.get_or_init(|| {
+            values_impl(&self.text, &self.origin, true)
+                .map(|(_, m)| m)
+                .unwrap_or_default()
+        })
+    }
+}
+
+fn values_impl(
+    text: &str,
+    origin: &str,
+    want_marks: bool,
+) -> Result<(Map<String, Value>, Marks), Error> {
     let docs = load::documents(text, origin)?;
     let mut marks = Marks::new();
     let mut out = Map::new();
     for d in &docs {
         let mut doc_marks = Marks::new();
-        let v = load::Converter::new(origin, Some(&mut doc_marks)).doc(d)?;
+        let v = load::Converter::new(origin, want_marks.then_some(&mut doc_marks)).doc(d)?;
         match v {
             Value::Null => {}
             Value::Object(m) => {
