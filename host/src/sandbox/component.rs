@@ -104,6 +104,7 @@ impl Runtime {
             reason: format!("cannot link the host interfaces: {e}"),
         };
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+        super::clocks::add_instant_sleeps(&mut linker).map_err(link_error)?;
         bindings::Subchart::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(link_error)?;
         let cache = Cache::open(&engine, options.cache_dir)?;

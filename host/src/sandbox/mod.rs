@@ -34,6 +34,7 @@
 mod bindings;
 mod cache;
 mod capture;
+mod clocks;
 mod component;
 mod engine;
 mod error;

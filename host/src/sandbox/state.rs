@@ -10,32 +10,27 @@
 //!   symlinks included);
 //! - stdout and stderr captured into bounded buffers and returned as log
 //!   lines, never inherited;
-//! - a wall clock frozen at 2000-01-01T00:00:00Z, and a monotonic clock
-//!   that advances 1 µs per reading, so timings are the same every run;
+//! - a wall clock frozen at 2000-01-01T00:00:00Z, a monotonic clock that
+//!   advances 1 µs per reading, and sleeps that return at once (see
+//!   `clocks.rs`), so timings are the same every run and nothing blocks;
 //! - random bytes from a generator seeded with a hash of the component and
 //!   its request, so two identical renders see the same "random" data.
 
 use super::bindings::wasmchart::chart::log::{self, Level};
 use super::bindings::wasmchart::chart::types;
 use super::capture::CapturePipe;
+use super::clocks::{FrozenClock, StepClock};
 use super::error::SandboxError;
 use super::limits::Limits;
 use super::request::{LogLevel, LogLine};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{
-    Deterministic, FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder,
-    WasiCtxView, WasiView,
-};
+use wasmtime_wasi::{Deterministic, FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Where the subchart's `files/` directory appears inside the component.
 pub const FILES_MOUNT: &str = "/files";
-/// The frozen wall clock: 2000-01-01T00:00:00Z, a date no real render happens on.
-const FROZEN_WALL_CLOCK: Duration = Duration::from_secs(946_684_800);
 /// Longest log line kept; longer ones are cut.
 const MAX_LINE_BYTES: usize = 8 * 1024;
 /// Bytes of deterministic random data; the generator cycles through them.
@@ -44,7 +39,8 @@ const RANDOM_POOL_BYTES: usize = 4096;
 /// The data of one render's `Store`.
 pub struct HostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(super) table: ResourceTable,
+    pub(super) clock: StepClock,
     pub(super) limiter: Limiter,
     pub(super) logs: LogSink,
     stdout: CapturePipe,
@@ -67,6 +63,7 @@ impl HostState {
         let capture = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
         let stdout = CapturePipe::new(capture);
         let stderr = CapturePipe::new(capture);
+        let clock = StepClock::default();
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(stdout.clone())
@@ -75,7 +72,7 @@ impl HostState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .wall_clock(FrozenClock)
-            .monotonic_clock(StepClock::default())
+            .monotonic_clock(clock.clone())
             .secure_random(Deterministic::new(random_pool(seed, b"secure")))
             .insecure_random(Deterministic::new(random_pool(seed, b"insecure")))
             .insecure_random_seed(u128::from_le_bytes(
@@ -95,6 +92,7 @@ impl HostState {
         Ok(HostState {
             wasi: builder.build(),
             table: ResourceTable::new(),
+            clock,
             limiter: Limiter::new(limits),
             logs: LogSink::new(limits),
             stdout,
@@ -173,35 +171,6 @@ fn random_pool(seed: [u8; 32], label: &[u8]) -> Vec<u8> {
         counter += 1;
     }
     pool
-}
-
-/// The wall clock, frozen.
-struct FrozenClock;
-
-impl HostWallClock for FrozenClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn now(&self) -> Duration {
-        FROZEN_WALL_CLOCK
-    }
-}
-
-/// A monotonic clock that advances exactly 1 µs each time it is read.
-#[derive(Default)]
-struct StepClock {
-    nanos: AtomicU64,
-}
-
-impl HostMonotonicClock for StepClock {
-    fn resolution(&self) -> u64 {
-        1_000
-    }
-
-    fn now(&self) -> u64 {
-        self.nanos.fetch_add(1_000, Ordering::Relaxed) + 1_000
-    }
 }
 
 /// Store limits, remembering which one was hit so the error can name it.
