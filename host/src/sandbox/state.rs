@@ -33,6 +33,8 @@ use wasmtime_wasi::{Deterministic, FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView
 pub const FILES_MOUNT: &str = "/files";
 /// Longest log line kept; longer ones are cut.
 const MAX_LINE_BYTES: usize = 8 * 1024;
+/// Largest single request for random bytes; bigger ones trap.
+const MAX_RANDOM_REQUEST: u64 = 1 << 20;
 /// Bytes of deterministic random data; the generator cycles through them.
 const RANDOM_POOL_BYTES: usize = 4096;
 
@@ -75,6 +77,8 @@ impl HostState {
             .monotonic_clock(clock.clone())
             .secure_random(Deterministic::new(random_pool(seed, b"secure")))
             .insecure_random(Deterministic::new(random_pool(seed, b"insecure")))
+            // A guest must not make the host allocate much for it at once.
+            .max_random_size(MAX_RANDOM_REQUEST)
             .insecure_random_seed(u128::from_le_bytes(
                 random_pool(seed, b"seed")[..16]
                     .try_into()
