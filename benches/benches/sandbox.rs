@@ -69,6 +69,10 @@ fn sandbox(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    let bytes = std::fs::read(path).expect("read redis.wasm");
+    group.bench_function("redis precompile only (Cranelift)", |b| {
+        b.iter(|| black_box(rt.engine().precompile_component(&bytes).expect("compile")))
+    });
     group.finish();
 
     rt.load("redis", path).expect("warm the cache");
