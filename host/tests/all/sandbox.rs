@@ -393,9 +393,13 @@ fn sleeping_never_blocks_the_host() {
     // deadline cannot reach; sleeps return at once on the guest's own clock.
     let limits = tight(|l| l.timeout = Duration::from_millis(300));
     let start = Instant::now();
-    let result = run_probe(json!({"action": "sleep", "secs": 3600}), &limits)
-        .expect("a sleep is instant");
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let result =
+        run_probe(json!({"action": "sleep", "secs": 3600}), &limits).expect("a sleep is instant");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(data_of(&result)["slept"], "3600000001000ns");
 }
 
