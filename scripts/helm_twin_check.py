@@ -8,16 +8,16 @@ For each environment the umbrella's Chart.yaml declares (or --env):
 2. `wasmchart render examples/imprun --env ENV` is run, and the twin is
    rendered by Helm's own Go engine (PyPI helm-python-sdk, offline) with the
    same values files, release name and namespace;
-3. the objects the subcharts produce (sources under `charts/`) are parsed
-   and compared semantically: matched by apiVersion, kind, namespace and
-   name; key order and YAML formatting do not matter, list order does.
+3. the objects the subcharts produce (sources under `charts/`), and the
+   umbrella-level Certificates and ExternalSecrets, are parsed and compared
+   semantically: matched by apiVersion, kind, namespace and name; key order
+   and YAML formatting do not matter, list order does.
 
 Not compared, and why:
-- objects of the umbrella itself (sources outside `charts/`): on the
-  wasmchart side the host generates Secrets, SealedSecrets, ExternalSecrets,
-  RBAC and Certificates from `secrets:` and `certificates:`; the twin's
-  umbrella templates only approximate them (Helm can neither derive stable
-  secret values nor seal). They are listed, not compared.
+- the other umbrella-level objects, which wasmchart's host generates from
+  `secrets:`: Secrets and SealedSecrets hold values classic Helm can neither
+  derive stably nor seal, and the host's least-privilege ServiceAccounts,
+  Roles and RoleBindings have no counterpart in the twin. They are listed.
 - labels only one side sets (e.g. the host's own labels), and the two that
   name the tool: `app.kubernetes.io/managed-by` and `helm.sh/chart`;
 - annotations `checksum/*` the host adds to pod templates, and other fields
@@ -61,6 +61,8 @@ OAUTH = {
     "google": {"CLIENT_ID": "twin-google-id", "CLIENT_SECRET": "twin-google-secret"},
 }
 TOOL_LABELS = {"app.kubernetes.io/managed-by", "helm.sh/chart"}
+# Umbrella-level kinds both sides render deterministically from the same values.
+COMPARED_UMBRELLA_KINDS = {"Certificate", "ExternalSecret"}
 # Pod-spec fields the host may set on components' pods and Helm cannot.
 HOST_INJECTED = ("serviceAccountName",)
 
@@ -237,11 +239,15 @@ def dump(obj: dict) -> list[str]:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines()
 
 
+def compared(source: str, obj: dict) -> bool:
+    return "/charts/" in source or obj.get("kind") in COMPARED_UMBRELLA_KINDS
+
+
 def compare(env: str, ours: list, theirs: list) -> tuple[list[str], list[str]]:
     """(differences, notes) for one environment."""
-    mine = {key(o): o for s, o in ours if "/charts/" in s}
-    helms = {key(o): o for s, o in theirs if "/charts/" in s}
-    skipped = sorted(show(key(o)) for s, o in ours if "/charts/" not in s)
+    mine = {key(o): o for s, o in ours if compared(s, o)}
+    helms = {key(o): o for s, o in theirs if compared(s, o)}
+    skipped = sorted(show(key(o)) for s, o in ours if not compared(s, o))
     problems = []
     for k in sorted(mine.keys() - helms.keys(), key=str):
         problems.append(f"only wasmchart renders {show(k)}")
@@ -252,9 +258,9 @@ def compare(env: str, ours: list, theirs: list) -> tuple[list[str], list[str]]:
         if a != b:
             diff = difflib.unified_diff(dump(b), dump(a), "helm", "wasmchart", lineterm="", n=4)
             problems.append(f"{show(k)} differs:\n" + "\n".join("    " + line for line in diff))
-    notes = [f"{len(mine.keys() & helms.keys())} subchart objects compared"]
+    notes = [f"{len(mine.keys() & helms.keys())} objects compared"]
     if skipped:
-        notes.append(f"not compared (host-managed, umbrella level): {', '.join(skipped)}")
+        notes.append(f"{len(skipped)} host-managed not compared: {', '.join(skipped)}")
     return problems, notes
 
 
