@@ -10,21 +10,28 @@ Reads multi-document YAML (files or stdin), and for each object:
   annotation keys, and env var names.
 
 Custom resources (SealedSecret, ExternalSecret, Certificate...) have no
-schema there: they get the name and label checks only and are reported as
-such. Exit status: 0 when every object passes, 1 otherwise, 2 on bad usage.
+schema there. With --crd-schemas DIR, a custom resource of kind K and
+version V is validated against DIR/<k>-<V>.schema.json (a CRD's
+openAPIV3Schema as JSON), strictly: fields the schema does not declare are
+errors, as with kubectl's default strict field validation. Others get the
+name and label checks only and are reported as such. Exit status: 0 when
+every object passes, 1 otherwise, 2 on bad usage.
 
-    .venv/bin/python scripts/k8s_validate.py [--kube-version 1.31] [FILE|-]...
+    .venv/bin/python scripts/k8s_validate.py [--kube-version 1.31] [--crd-schemas DIR] [FILE|-]...
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+from pathlib import Path
 
 import yaml
 
 try:
+    import jsonschema
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 except ImportError:  # pragma: no cover - reported to the user
@@ -129,7 +136,37 @@ def describe(obj: dict) -> str:
     return f"{obj.get('kind', '?')}/{meta.get('name', '?')}"
 
 
-def validate(obj: dict, version: str) -> tuple[list[str], bool]:
+def strict(schema):
+    """A CRD schema where objects with declared properties reject others
+    (unless the schema keeps unknown fields)."""
+    if isinstance(schema, dict):
+        out = {k: strict(v) for k, v in schema.items()}
+        if ("properties" in out and "additionalProperties" not in out
+                and not out.get("x-kubernetes-preserve-unknown-fields")):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict(v) for v in schema]
+    return schema
+
+
+def crd_errors(obj: dict, crd_dir: Path | None) -> list[str] | None:
+    """Errors against the CRD schema for obj, or None when there is none."""
+    if crd_dir is None:
+        return None
+    version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+    path = crd_dir / f"{str(obj.get('kind', '')).lower()}-{version}.schema.json"
+    if not path.is_file():
+        return None
+    schema = strict(json.loads(path.read_text(encoding="utf-8")))
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        f"{'.'.join(str(p) for p in e.path) or '(root)'}: {e.message}"
+        for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
+    ]
+
+
+def validate(obj: dict, version: str, crd_dir: Path | None) -> tuple[list[str], bool]:
     """Errors for one object, and whether a schema was found for it."""
     errors: list[str] = []
     found = True
@@ -139,7 +176,9 @@ def validate(obj: dict, version: str) -> tuple[list[str], bool]:
         path = ".".join(str(p) for p in e.path) or "(root)"
         errors.append(f"{path}: {e.message}")
     except SchemaNotFoundError:
-        found = False
+        custom = crd_errors(obj, crd_dir)
+        found = custom is not None
+        errors += custom or []
     return errors + semantic_errors(obj), found
 
 
@@ -169,6 +208,7 @@ def documents(paths: list[str]):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kube-version", default="1.31", help="Kubernetes version (default 1.31)")
+    parser.add_argument("--crd-schemas", type=Path, help="folder of CRD schemas (<kind>-<version>.schema.json)")
     parser.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     parser.add_argument("files", nargs="*", help="YAML files; '-' or none: stdin")
     args = parser.parse_args()
@@ -183,14 +223,14 @@ def main() -> int:
             print(f"ERROR {source}: a document is not a Kubernetes object")
             failed += 1
             continue
-        errors, found = validate(obj, args.kube_version)
+        errors, found = validate(obj, args.kube_version, args.crd_schemas)
         checked += 1
         custom += not found
         for error in errors:
             print(f"ERROR {source} {describe(obj)}: {error}")
         failed += bool(errors)
         if not errors and not args.quiet:
-            note = "" if found else " (custom resource: names and labels only)"
+            note = "" if found else " (custom resource without schema: names and labels only)"
             print(f"ok {describe(obj)}{note}")
     print(f"k8s_validate: {checked} objects against Kubernetes {args.kube_version}: "
           f"{checked - failed} valid, {failed} invalid, {custom} custom resources without schema")

@@ -3,7 +3,8 @@
 //! - the output equals the golden file `tests/data/golden/imprun-<env>.yaml`
 //!   (after an intended change, regenerate them with `WASMCHART_BLESS=1
 //!   cargo test -p wasmchart --test all imprun` and review the diff);
-//! - every object passes Kubernetes 1.31 schema validation
+//! - every object passes Kubernetes 1.31 schema validation, and the
+//!   Certificates and ExternalSecrets their CRD schemas
 //!   (`scripts/k8s_validate.py` in the project's `.venv`);
 //! - production shows the guide's numbers; local renders MongoDB and Redis
 //!   only; a new environment takes one values file.
@@ -179,7 +180,9 @@ fn check_golden(env: &str) {
     );
 }
 
-/// Kubernetes 1.31 schema validation by `scripts/k8s_validate.py`.
+/// Kubernetes 1.31 schema validation by `scripts/k8s_validate.py`; the
+/// cert-manager and External Secrets objects against their CRD schemas (the
+/// services crate's fixtures).
 fn check_schemas(env: &str) {
     let rendered = render_ok(&chart_dir(), env, &[]);
     let python = repo_root().join(".venv/bin/python");
@@ -191,7 +194,9 @@ fn check_schemas(env: &str) {
     );
     let mut child = Command::new(&python)
         .arg(repo_root().join("scripts/k8s_validate.py"))
-        .args(["--kube-version", "1.31", "--quiet", "-"])
+        .args(["--kube-version", "1.31", "--quiet", "--crd-schemas"])
+        .arg(repo_root().join("crates/services/tests/data/crds"))
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -212,6 +217,12 @@ fn check_schemas(env: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains(" 0 invalid"), "unexpected report: {report}");
+    if env == "prod" {
+        assert!(
+            report.contains(" 0 custom resources without schema"),
+            "Certificates and ExternalSecrets must meet their CRD schemas: {report}"
+        );
+    }
 }
 
 #[test]
