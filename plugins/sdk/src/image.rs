@@ -17,7 +17,8 @@ const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
 /// Reads `<section>.repository`, `.tag`, `.digest`, `.registry` and
 /// `.pullPolicy`, prefixing `global.imageRegistry` when set (it wins over the
 /// section's own `registry`, as in Bitnami charts). `default_tag` is used
-/// when `tag` is absent (usually the chart's `appVersion`).
+/// when `tag` is absent or empty (usually the chart's `appVersion`), as
+/// Helm charts' `.Values.image.tag | default .Chart.AppVersion` does.
 ///
 /// # Errors
 ///
@@ -36,7 +37,10 @@ pub fn resolve(
         Some(r) => Some(r),
         None => values.non_empty_str(&key("registry"))?,
     };
-    let tag = values.scalar_or(&key("tag"), default_tag)?;
+    let tag = match values.scalar_or(&key("tag"), default_tag)? {
+        t if t.is_empty() => default_tag.to_string(),
+        t => t,
+    };
     let mut reference = match registry {
         Some(r) => format!("{}/{repository}", r.trim_end_matches('/')),
         None => repository,
@@ -126,6 +130,15 @@ mod tests {
         assert_eq!(
             resolve(&v, "image", "redis", "1").unwrap().reference,
             "redis@sha256:abc"
+        );
+    }
+
+    #[test]
+    fn empty_tag_falls_back_to_the_default_as_helm_default_does() {
+        let v = Values::from_value(json!({"image": {"tag": ""}}));
+        assert_eq!(
+            resolve(&v, "image", "redis", "7.4.2").unwrap().reference,
+            "redis:7.4.2"
         );
     }
 }
