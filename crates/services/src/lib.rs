@@ -110,7 +110,9 @@ pub fn redact_supplied(umbrella_values: &mut serde_json::Value) {
         return;
     };
     for item in items.values_mut() {
-        let keys = item.get_mut("keys").and_then(serde_json::Value::as_object_mut);
+        let keys = item
+            .get_mut("keys")
+            .and_then(serde_json::Value::as_object_mut);
         for key in keys.into_iter().flat_map(|k| k.values_mut()) {
             if let Some(value) = key.get_mut("value").filter(|v| !v.is_null()) {
                 *value = serde_json::Value::String(REDACTED.into());

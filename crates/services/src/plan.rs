@@ -500,7 +500,9 @@ impl Plan {
     }
 
     /// Like [`Plan::rbac_objects`], and also binds the Role to service accounts the
-    /// component's own pod templates name (except `default`, which every pod shares).
+    /// component's own pod templates name (except `default`, which every pod shares). Call it
+    /// after [`Plan::apply_to_workloads`]: when every pod template names its own account, the
+    /// host's account would go unused and is left out.
     pub fn rbac_objects_for_workloads(
         &self,
         subchart: &str,
@@ -516,16 +518,22 @@ impl Plan {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let extra: Vec<String> = objects
+        let accounts: BTreeSet<&str> = objects
             .iter()
             .filter_map(workloads::pod_template)
             .filter_map(workloads::own_service_account)
-            .filter(|sa| *sa != "default" && *sa != names.service_account)
-            .map(str::to_string)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect();
-        rbac::objects(&names, &self.namespace, &secret_names, &extra)
+        let extra: Vec<String> = accounts
+            .iter()
+            .filter(|sa| **sa != "default" && **sa != names.service_account)
+            .map(|sa| sa.to_string())
+            .collect();
+        // The host's own account only when some pod runs as it (or when there are no
+        // workloads to look at): an account nobody uses is clutter, not least privilege.
+        let with_account = objects.is_empty()
+            || accounts.contains(names.service_account.as_str())
+            || extra.is_empty();
+        rbac::objects(&names, &self.namespace, &secret_names, &extra, with_account)
             .into_iter()
             .map(|object| HostObject {
                 source: format!("rbac/{subchart}.yaml"),

@@ -26,12 +26,14 @@ impl RbacNames {
 }
 
 /// The three objects. `secret_names` must be non-empty, sorted and unique; `extra_accounts`
-/// are further accounts (named by the component's own pod templates) bound to the Role.
+/// are further accounts (named by the component's own pod templates) bound to the Role. When
+/// `with_account` is false no pod runs as the host's account, so it is neither created nor bound.
 pub fn objects(
     names: &RbacNames,
     namespace: &str,
     secret_names: &[String],
     extra_accounts: &[String],
+    with_account: bool,
 ) -> Vec<Value> {
     let account = json!({
         "apiVersion": "v1",
@@ -49,7 +51,9 @@ pub fn objects(
             "verbs": ["get"],
         }],
     });
-    let subjects: Vec<Value> = std::iter::once(&names.service_account)
+    let own = with_account.then_some(&names.service_account);
+    let subjects: Vec<Value> = own
+        .into_iter()
         .chain(extra_accounts)
         .map(|sa| json!({ "kind": "ServiceAccount", "name": sa, "namespace": namespace }))
         .collect();
@@ -64,5 +68,10 @@ pub fn objects(
         },
         "subjects": subjects,
     });
-    vec![account, role, binding]
+    let mut out = Vec::with_capacity(3);
+    if with_account {
+        out.push(account);
+    }
+    out.extend([role, binding]);
+    out
 }

@@ -21,7 +21,10 @@ fn redact_supplied_hides_only_supplied_values() {
     wasmchart_services::redact_supplied(&mut values);
     let text = values.to_string();
     assert!(!text.contains("hunter2"), "{text}");
-    assert_eq!(values["secrets"]["items"]["db"]["keys"]["PASSWORD"]["value"], wasmchart_services::REDACTED);
+    assert_eq!(
+        values["secrets"]["items"]["db"]["keys"]["PASSWORD"]["value"],
+        wasmchart_services::REDACTED
+    );
     assert!(values["secrets"]["items"]["db"]["keys"]["OPT"]["value"].is_null());
     assert_eq!(values["other"]["value"], "kept");
 }
