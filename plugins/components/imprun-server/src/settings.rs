@@ -73,7 +73,7 @@ impl Settings {
             selector: labels::selector(input, values)?,
             replicas: values.int_in("replicaCount", 0..=1000, 1)?,
             autoscaling: read_autoscaling(values)?,
-            image: resolve_image(values, "junsik/imprun-server", default_tag)?,
+            image: image::resolve(values, "image", "junsik/imprun-server", default_tag)?,
             pull_secrets: image::pull_secrets(values)?,
             account: read_account(values, &name)?,
             container_port: values.port_or("containerPort", 3000)?,
@@ -189,21 +189,4 @@ fn read_service(values: &Values) -> Result<Service, RenderError> {
         annotations: values.string_map("service.annotations")?,
         kind,
     })
-}
-
-/// The image, where an empty `image.tag` means the chart's appVersion as an
-/// absent one does (Helm's `default`).
-fn resolve_image(
-    values: &Values,
-    repository: &str,
-    default_tag: &str,
-) -> Result<Image, RenderError> {
-    if values.get("image.tag").and_then(Value::as_str) == Some("") {
-        let mut root = values.root().clone();
-        if let Some(image) = root.get_mut("image").and_then(Value::as_object_mut) {
-            image.remove("tag");
-        }
-        return image::resolve(&Values::from_value(root), "image", repository, default_tag);
-    }
-    image::resolve(values, "image", repository, default_tag)
 }

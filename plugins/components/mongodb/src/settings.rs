@@ -83,7 +83,7 @@ impl Settings {
             secret: read_secret(input, replica_set.is_some())?,
             replicas,
             replica_set,
-            image: resolve_image(values, "mongo", default_tag)?,
+            image: image::resolve(values, "image", "mongo", default_tag)?,
             pull_secrets: image::pull_secrets(values)?,
             root_user: read_root_user(values)?,
             port: values.port_or("service.port", 27017)?,
@@ -227,23 +227,6 @@ fn is_quantity(text: &str) -> bool {
         .strip_prefix(['e', 'E'])
         .is_some_and(|exp| exp.parse::<i32>().is_ok());
     valid_number && valid_suffix
-}
-
-/// The image, where an empty `image.tag` means the chart's appVersion as an
-/// absent one does (Helm's `default`).
-fn resolve_image(
-    values: &Values,
-    repository: &str,
-    default_tag: &str,
-) -> Result<Image, RenderError> {
-    if values.get("image.tag").and_then(Value::as_str) == Some("") {
-        let mut root = values.root().clone();
-        if let Some(image) = root.get_mut("image").and_then(Value::as_object_mut) {
-            image.remove("tag");
-        }
-        return image::resolve(&Values::from_value(root), "image", repository, default_tag);
-    }
-    image::resolve(values, "image", repository, default_tag)
 }
 
 fn read_cluster_domain(values: &Values) -> Result<String, RenderError> {
