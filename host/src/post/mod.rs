@@ -54,6 +54,12 @@ impl Object {
         self.str_at(&["metadata", "namespace"])
     }
 
+    fn metadata_mut(&mut self) -> Option<&mut serde_json::Map<String, Value>> {
+        self.value
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+    }
+
     fn str_at(&self, path: &[&str]) -> &str {
         let mut v = &self.value;
         for key in path {
@@ -103,11 +109,7 @@ pub enum PostError {
 /// Kubernetes' eyes, so a component-supplied one is removed).
 pub fn set_namespace(object: &mut Object, namespace: &str) {
     let cluster_scoped = is_cluster_scoped(object.api_version(), object.kind());
-    let Some(metadata) = object
-        .value
-        .get_mut("metadata")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(metadata) = object.metadata_mut() else {
         return;
     };
     if cluster_scoped {
@@ -126,11 +128,7 @@ pub fn set_namespace(object: &mut Object, namespace: &str) {
 /// these two keys always carry the host's values (a component cannot
 /// claim to be another one).
 pub fn add_labels(object: &mut Object, component: &str) {
-    let Some(metadata) = object
-        .value
-        .get_mut("metadata")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(metadata) = object.metadata_mut() else {
         return;
     };
     let labels = metadata

@@ -2,6 +2,7 @@
 
 use super::names::check_name;
 use serde_json::Value;
+use wasmchart_values::yaml::kind_name;
 
 /// Parses a manifest's text (YAML or JSON) into exactly one Kubernetes
 /// object and checks `apiVersion`, `kind` and `metadata.name`.
@@ -32,10 +33,7 @@ pub fn parse_manifest(content: &str, origin: &str) -> Result<Value, String> {
 
 fn check_object(object: &Value) -> Result<(), String> {
     let Some(map) = object.as_object() else {
-        return Err(format!(
-            "manifest is a {}, not an object",
-            type_name(object)
-        ));
+        return Err(format!("manifest is {}, not an object", kind_name(object)));
     };
     let api_version = required_str(map.get("apiVersion"), "apiVersion")?;
     check_api_version(api_version)?;
@@ -71,8 +69,8 @@ fn required_str<'a>(v: Option<&'a Value>, field: &str) -> Result<&'a str, String
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         Some(Value::String(_)) => Err(format!("{field} is empty")),
         Some(other) => Err(format!(
-            "{field} must be a string, not a {}",
-            type_name(other)
+            "{field} must be a string, not {}",
+            kind_name(other)
         )),
     }
 }
@@ -98,23 +96,12 @@ fn check_string_map(v: Option<&Value>, field: &str) -> Result<(), String> {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(m)) => match m.iter().find(|(_, v)| !v.is_string()) {
             Some((k, v)) => Err(format!(
-                "{field}.{k} must be a string, not a {}",
-                type_name(v)
+                "{field}.{k} must be a string, not {}",
+                kind_name(v)
             )),
             None => Ok(()),
         },
-        Some(other) => Err(format!("{field} must be a map, not a {}", type_name(other))),
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "map",
+        Some(other) => Err(format!("{field} must be a map, not {}", kind_name(other))),
     }
 }
 

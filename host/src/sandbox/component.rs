@@ -9,7 +9,7 @@ use super::engine;
 use super::error::{GuestErrorKind, SandboxError};
 use super::limits::{Limits, Size, Time};
 use super::request::{Manifest, RenderRequest, RenderResult};
-use super::state::HostState;
+use super::state::{HostState, truncate};
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -375,7 +375,7 @@ fn guest_error(name: &str, error: wit::RenderError) -> SandboxError {
     SandboxError::Guest {
         component: name.to_string(),
         kind,
-        message: cut(&message, 4096),
+        message: truncate(&message, 4096),
     }
 }
 
@@ -432,23 +432,12 @@ fn trap_error(
     }
     let mut message = match trap {
         Some(trap) => trap.to_string(),
-        None => cut(text.lines().next().unwrap_or("unknown error"), 1024),
+        None => truncate(text.lines().next().unwrap_or("unknown error"), 1024),
     };
     if let Some(report) = state.crash_report() {
         message.push_str(&format!("; stderr: {report}"));
     }
     SandboxError::Trap { component, message }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 /// `2.1 MiB`, `190 KiB`, `512 bytes`.

@@ -299,7 +299,7 @@ impl LogSink {
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }

@@ -84,17 +84,6 @@ struct Parser<'a> {
     assigned: Vec<Assignment>,
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
-}
-
 impl Parser<'_> {
     fn literal(&self) -> bool {
         self.kind == SetKind::Literal
@@ -180,7 +169,7 @@ impl Parser<'_> {
             Some(other) => {
                 return fail(format!(
                     "unable to parse key: {k:?} is {}, not a list",
-                    type_name(other)
+                    crate::yaml::kind_name(other)
                 ));
             }
         };
@@ -211,7 +200,7 @@ impl Parser<'_> {
             Some(other) => {
                 return fail(format!(
                     "unable to parse key: {k:?} is {}, not a map",
-                    type_name(other)
+                    crate::yaml::kind_name(other)
                 ));
             }
         };
@@ -372,7 +361,7 @@ impl Parser<'_> {
                 other => {
                     return fail(format!(
                         "unable to parse key: index {i} is {}, not a list",
-                        type_name(other)
+                        crate::yaml::kind_name(other)
                     ));
                 }
             }
