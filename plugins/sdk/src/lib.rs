@@ -26,10 +26,14 @@
 //!
 //! The pieces:
 //! - [`Values`]: typed access to the merged values, with errors that name the key;
-//! - [`manifest`]: one object serialised as JSON text, ready to return;
+//! - [`manifest`]: one object serialised as JSON text, ready to return, and
+//!   [`object_meta`]: an object's `metadata`;
 //! - [`log`]: log lines shown to the user by the host;
 //! - [`labels`]: the standard `app.kubernetes.io/*` labels and Helm-style names;
 //! - [`image`]: image references honouring `global.imageRegistry` and pull secrets;
+//! - [`pod`]: the pod and container knobs (`resources`, security contexts,
+//!   probes, pod labels, scheduling) read once and written into the objects;
+//! - [`service`]: the checked `service.type` and `service.nodePort`;
 //! - [`secret`] / [`certificate`]: find a host-managed reference by id.
 //!
 //! The bindings are generated here once, from the repository's `wit/`, so
@@ -39,7 +43,9 @@ pub mod image;
 pub mod labels;
 pub mod log;
 mod manifest;
+pub mod pod;
 mod refs;
+pub mod service;
 mod values;
 
 /// The generated bindings for world `subchart` (`wasmchart:chart@0.1.0`).
@@ -59,8 +65,10 @@ pub use bindings::wasmchart::chart::types::{
     Capabilities, CertificateRef, ChartInfo, Manifest, Release, SecretRef,
 };
 pub use bindings::{Guest, RenderError, RenderInput, RenderOutput, export};
-pub use manifest::{manifest, manifest_yaml};
+pub use manifest::{manifest, manifest_yaml, object_meta};
 pub use refs::{certificate, secret};
+#[cfg(test)]
+pub(crate) use values::test_support;
 pub use values::{Values, invalid, to_object};
 
 /// Re-exported so components need no direct `serde_json` dependency.

@@ -1,7 +1,8 @@
 //! Turning objects into the manifests `render` returns.
 
-use crate::{Manifest, RenderError};
-use serde_json::Value;
+use crate::{Manifest, RenderError, to_object};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// Serialises one Kubernetes object as JSON text for the manifest list.
 ///
@@ -32,5 +33,38 @@ pub fn manifest_yaml(source: &str, yaml: impl Into<String>) -> Manifest {
     Manifest {
         source: source.to_string(),
         content: yaml.into(),
+    }
+}
+
+/// An object's `metadata`: `name`, `labels`, and `annotations` when there
+/// are any (an empty map is left out, as Helm's `with` does), so every
+/// component spells its objects' metadata the same way.
+pub fn object_meta(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> Value {
+    let mut meta = json!({ "name": name, "labels": to_object(labels) });
+    if !annotations.is_empty() {
+        meta["annotations"] = to_object(annotations);
+    }
+    meta
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_meta_leaves_out_empty_annotations() {
+        let labels = BTreeMap::from([("a".to_string(), "1".to_string())]);
+        assert_eq!(
+            object_meta("x", &labels, &BTreeMap::new()),
+            json!({"name": "x", "labels": {"a": "1"}})
+        );
+        assert_eq!(
+            object_meta("x", &labels, &labels),
+            json!({"name": "x", "labels": {"a": "1"}, "annotations": {"a": "1"}})
+        );
     }
 }

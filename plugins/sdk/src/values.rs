@@ -296,6 +296,20 @@ pub fn to_object(map: &BTreeMap<String, String>) -> Value {
     )
 }
 
+/// Helpers shared by the crate's unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::RenderError;
+
+    /// The text of an `invalid-values` error; panics on any other error.
+    pub(crate) fn message(e: RenderError) -> String {
+        match e {
+            RenderError::InvalidValues(m) => m,
+            other => panic!("expected invalid-values, got {other:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,12 +319,7 @@ mod tests {
         Values::from_value(v)
     }
 
-    fn message(e: RenderError) -> String {
-        match e {
-            RenderError::InvalidValues(m) => m,
-            other => panic!("expected invalid-values, got {other:?}"),
-        }
-    }
+    use crate::test_support::message;
 
     #[test]
     fn typed_lookups() {
