@@ -3,16 +3,11 @@
 
 use crate::settings::Settings;
 use serde_json::{Map, Value, json};
-use wasmchart_sdk::{serde_json, to_object};
+use std::collections::BTreeMap;
+use wasmchart_sdk::{object_meta, serde_json, to_object};
 
 fn metadata(settings: &Settings, name: &str) -> Value {
-    json!({ "name": name, "labels": to_object(&settings.labels) })
-}
-
-fn insert_some(map: &mut Map<String, Value>, key: &str, value: &Option<Value>) {
-    if let Some(value) = value {
-        map.insert(key.into(), value.clone());
-    }
+    object_meta(name, &settings.labels, &BTreeMap::new())
 }
 
 /// The Deployment; `replicas` is left to the autoscaler when there is one.
@@ -35,29 +30,18 @@ pub fn deployment(settings: &Settings) -> Value {
 }
 
 fn pod_template(settings: &Settings) -> Value {
-    let mut pod_labels = settings.labels.clone();
-    pod_labels.extend(settings.pod_labels.clone());
-    let mut meta = json!({ "labels": to_object(&pod_labels) });
-    if !settings.pod_annotations.is_empty() {
-        meta["annotations"] = to_object(&settings.pod_annotations);
-    }
+    let meta = settings
+        .pod
+        .template_metadata(&settings.labels, &BTreeMap::new());
     let mut spec = Map::new();
-    if !settings.pull_secrets.is_empty() {
-        spec.insert("imagePullSecrets".into(), json!(settings.pull_secrets));
-    }
     spec.insert("serviceAccountName".into(), json!(settings.account.name));
     spec.insert(
         "automountServiceAccountToken".into(),
         json!(settings.account.automount_token),
     );
-    insert_some(&mut spec, "securityContext", &settings.pod_security_context);
     spec.insert("containers".into(), json!([container(settings)]));
     spec.insert("volumes".into(), json!([{ "name": "tmp", "emptyDir": {} }]));
-    if !settings.node_selector.is_empty() {
-        spec.insert("nodeSelector".into(), to_object(&settings.node_selector));
-    }
-    insert_some(&mut spec, "affinity", &settings.affinity);
-    insert_some(&mut spec, "tolerations", &settings.tolerations);
+    settings.pod.apply_to_pod(&mut spec);
     json!({ "metadata": meta, "spec": spec })
 }
 
@@ -71,14 +55,7 @@ fn container(settings: &Settings) -> Value {
         json!([{ "name": "http", "containerPort": settings.container_port, "protocol": "TCP" }]),
     );
     container.insert("env".into(), json!(settings.env));
-    insert_some(&mut container, "livenessProbe", &settings.liveness_probe);
-    insert_some(&mut container, "readinessProbe", &settings.readiness_probe);
-    insert_some(&mut container, "resources", &settings.resources);
-    insert_some(
-        &mut container,
-        "securityContext",
-        &settings.security_context,
-    );
+    settings.pod.apply_to_container(&mut container);
     // The root filesystem is read-only; Node.js needs a writable /tmp.
     container.insert(
         "volumeMounts".into(),
@@ -95,14 +72,10 @@ pub fn service(settings: &Settings) -> Value {
     if let Some(node_port) = service.node_port {
         port["nodePort"] = json!(node_port);
     }
-    let mut meta = metadata(settings, &settings.name);
-    if !service.annotations.is_empty() {
-        meta["annotations"] = to_object(&service.annotations);
-    }
     json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": meta,
+        "metadata": object_meta(&settings.name, &settings.labels, &service.annotations),
         "spec": {
             "type": service.kind,
             "ports": [port],
@@ -117,14 +90,10 @@ pub fn service_account(settings: &Settings) -> Option<Value> {
     if !account.create {
         return None;
     }
-    let mut meta = metadata(settings, &account.name);
-    if !account.annotations.is_empty() {
-        meta["annotations"] = to_object(&account.annotations);
-    }
     Some(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": meta,
+        "metadata": object_meta(&account.name, &settings.labels, &account.annotations),
         "automountServiceAccountToken": account.automount_token,
     }))
 }

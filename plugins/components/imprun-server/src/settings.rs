@@ -1,10 +1,11 @@
 //! Reading and validating the server's values.
 
 use crate::env::{self, EnvVar};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use wasmchart_sdk::image::{self, Image};
-use wasmchart_sdk::{RenderError, RenderInput, Values, invalid, labels, serde_json};
+use wasmchart_sdk::pod::{PodDefaults, PodSettings};
+use wasmchart_sdk::service;
+use wasmchart_sdk::{RenderError, RenderInput, Values, invalid, labels};
 
 /// Image tag when neither `image.tag` nor the chart's appVersion is set.
 const DEFAULT_TAG: &str = "latest";
@@ -41,23 +42,14 @@ pub struct Settings {
     pub replicas: i64,
     pub autoscaling: Option<Autoscaling>,
     pub image: Image,
-    pub pull_secrets: Vec<Value>,
     pub account: Account,
     pub container_port: u16,
     pub service: Service,
     pub env: Vec<EnvVar>,
     /// Ids of secrets the host passed no reference for.
     pub fallback_secrets: Vec<String>,
-    pub resources: Option<Value>,
-    pub pod_security_context: Option<Value>,
-    pub security_context: Option<Value>,
-    pub liveness_probe: Option<Value>,
-    pub readiness_probe: Option<Value>,
-    pub pod_labels: BTreeMap<String, String>,
-    pub pod_annotations: BTreeMap<String, String>,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Option<Value>,
-    pub affinity: Option<Value>,
+    /// Pull secrets, pod labels, scheduling and the container's knobs.
+    pub pod: PodSettings,
 }
 
 impl Settings {
@@ -74,42 +66,15 @@ impl Settings {
             replicas: values.int_in("replicaCount", 0..=1000, 1)?,
             autoscaling: read_autoscaling(values)?,
             image: image::resolve(values, "image", "junsik/imprun-server", default_tag)?,
-            pull_secrets: image::pull_secrets(values)?,
             account: read_account(values, &name)?,
             container_port: values.port_or("containerPort", 3000)?,
             service: read_service(values)?,
             env,
             fallback_secrets,
-            resources: non_empty_object(values, "resources")?,
-            pod_security_context: non_empty_object(values, "podSecurityContext")?,
-            security_context: non_empty_object(values, "securityContext")?,
-            liveness_probe: non_empty_object(values, "livenessProbe")?,
-            readiness_probe: non_empty_object(values, "readinessProbe")?,
-            pod_labels: values.string_map("podLabels")?,
-            pod_annotations: values.string_map("podAnnotations")?,
-            node_selector: values.string_map("nodeSelector")?,
-            tolerations: non_empty_array(values, "tolerations")?,
-            affinity: non_empty_object(values, "affinity")?,
+            pod: PodSettings::read(values, &PodDefaults::default())?,
             name,
         })
     }
-}
-
-/// A map passed through as given; absent, `null` or `{}` leave it out (Helm's
-/// `with`).
-fn non_empty_object(values: &Values, path: &str) -> Result<Option<Value>, RenderError> {
-    Ok(values
-        .opt_object(path)?
-        .filter(|m| !m.is_empty())
-        .map(|m| Value::Object(m.clone())))
-}
-
-/// A list passed through as given; absent, `null` or `[]` leave it out.
-fn non_empty_array(values: &Values, path: &str) -> Result<Option<Value>, RenderError> {
-    Ok(values
-        .opt_array(path)?
-        .filter(|a| !a.is_empty())
-        .map(|a| Value::Array(a.clone())))
 }
 
 fn read_autoscaling(values: &Values) -> Result<Option<Autoscaling>, RenderError> {
@@ -166,23 +131,9 @@ fn read_account(values: &Values, fullname: &str) -> Result<Account, RenderError>
 }
 
 fn read_service(values: &Values) -> Result<Service, RenderError> {
-    let kind = values.str_or("service.type", "ClusterIP")?;
-    if !["ClusterIP", "NodePort", "LoadBalancer"].contains(&kind.as_str()) {
-        return Err(invalid(
-            "service.type",
-            format!("\"{kind}\" is not one of ClusterIP, NodePort, LoadBalancer"),
-        ));
-    }
-    let node_port = match values.opt_i64("service.nodePort")? {
-        Some(port) if !(30000..=32767).contains(&port) => {
-            return Err(invalid(
-                "service.nodePort",
-                format!("{port} is outside the node port range 30000..=32767"),
-            ));
-        }
-        Some(_) if kind == "ClusterIP" => None,
-        other => other,
-    };
+    let kind = service::service_type(values)?;
+    // A ClusterIP Service has no node port to set.
+    let node_port = service::node_port(values)?.filter(|_| kind != "ClusterIP");
     Ok(Service {
         port: values.port_or("service.port", 80)?,
         node_port,

@@ -91,7 +91,7 @@ pub fn job(settings: &Settings, namespace: &str) -> Option<Value> {
         },
         "volumeMounts": [{ "name": "tmp", "mountPath": "/tmp" }],
     });
-    if let Some(context) = &settings.security_context {
+    if let Some(context) = &settings.pod.security_context {
         container["securityContext"] = context.clone();
     }
     let mut pod = json!({
@@ -100,11 +100,11 @@ pub fn job(settings: &Settings, namespace: &str) -> Option<Value> {
         "containers": [container],
         "volumes": [{ "name": "tmp", "emptyDir": {} }],
     });
-    if let Some(context) = &settings.pod_security_context {
+    if let Some(context) = &settings.pod.pod_security_context {
         pod["securityContext"] = context.clone();
     }
-    if !settings.pull_secrets.is_empty() {
-        pod["imagePullSecrets"] = json!(settings.pull_secrets);
+    if !settings.pod.pull_secrets.is_empty() {
+        pod["imagePullSecrets"] = json!(settings.pod.pull_secrets);
     }
     Some(json!({
         "apiVersion": "batch/v1",

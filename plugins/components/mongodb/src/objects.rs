@@ -2,7 +2,8 @@
 
 use crate::settings::{PASSWORD_KEY, REPLICA_KEY, Settings};
 use serde_json::{Map, Value, json};
-use wasmchart_sdk::{serde_json, to_object};
+use std::collections::BTreeMap;
+use wasmchart_sdk::{object_meta, serde_json, to_object};
 
 /// Where mongod reads the replica-set key file (copied with mode 0400).
 const KEYFILE_DIR: &str = "/etc/mongodb-keyfile";
@@ -11,16 +12,8 @@ const KEYFILE_SECRET_DIR: &str = "/etc/mongodb-keyfile-secret";
 /// mongod's port inside the container.
 const MONGOD_PORT: u16 = 27017;
 
-fn metadata(settings: &Settings, name: &str) -> Value {
-    json!({ "name": name, "labels": to_object(&settings.labels) })
-}
-
 fn service_metadata(settings: &Settings, name: &str) -> Value {
-    let mut meta = metadata(settings, name);
-    if !settings.service_annotations.is_empty() {
-        meta["annotations"] = to_object(&settings.service_annotations);
-    }
-    meta
+    object_meta(name, &settings.labels, &settings.service_annotations)
 }
 
 fn service_port(settings: &Settings) -> Value {
@@ -80,7 +73,7 @@ pub fn statefulset(settings: &Settings) -> Value {
     json!({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": metadata(settings, &settings.name),
+        "metadata": object_meta(&settings.name, &settings.labels, &BTreeMap::new()),
         "spec": {
             "serviceName": settings.name,
             "replicas": settings.replicas,
@@ -95,19 +88,12 @@ pub fn statefulset(settings: &Settings) -> Value {
 }
 
 fn pod_template(settings: &Settings) -> Value {
-    let mut pod_labels = settings.labels.clone();
-    pod_labels.extend(settings.pod_labels.clone());
-    let mut meta = json!({ "labels": to_object(&pod_labels) });
-    if !settings.pod_annotations.is_empty() {
-        meta["annotations"] = to_object(&settings.pod_annotations);
-    }
+    let meta = settings
+        .pod
+        .template_metadata(&settings.labels, &BTreeMap::new());
     let mut spec = Map::new();
     // mongod never calls the Kubernetes API.
     spec.insert("automountServiceAccountToken".into(), json!(false));
-    if !settings.pull_secrets.is_empty() {
-        spec.insert("imagePullSecrets".into(), json!(settings.pull_secrets));
-    }
-    insert_some(&mut spec, "securityContext", &settings.pod_security_context);
     if settings.replica_set.is_some() {
         spec.insert(
             "initContainers".into(),
@@ -116,18 +102,8 @@ fn pod_template(settings: &Settings) -> Value {
     }
     spec.insert("containers".into(), json!([mongod_container(settings)]));
     spec.insert("volumes".into(), json!(volumes(settings)));
-    if !settings.node_selector.is_empty() {
-        spec.insert("nodeSelector".into(), to_object(&settings.node_selector));
-    }
-    insert_some(&mut spec, "affinity", &settings.affinity);
-    insert_some(&mut spec, "tolerations", &settings.tolerations);
+    settings.pod.apply_to_pod(&mut spec);
     json!({ "metadata": meta, "spec": spec })
-}
-
-fn insert_some(map: &mut Map<String, Value>, key: &str, value: &Option<Value>) {
-    if let Some(value) = value {
-        map.insert(key.into(), value.clone());
-    }
 }
 
 /// mongod refuses a key file that others can read, and a Secret volume is
@@ -151,7 +127,7 @@ fn keyfile_container(settings: &Settings) -> Value {
             { "name": "keyfile", "mountPath": KEYFILE_DIR },
         ],
     });
-    if let Some(context) = &settings.security_context {
+    if let Some(context) = &settings.pod.security_context {
         container["securityContext"] = context.clone();
     }
     container
@@ -192,14 +168,7 @@ fn mongod_container(settings: &Settings) -> Value {
             },
         ]),
     );
-    insert_some(&mut container, "livenessProbe", &settings.liveness_probe);
-    insert_some(&mut container, "readinessProbe", &settings.readiness_probe);
-    insert_some(&mut container, "resources", &settings.resources);
-    insert_some(
-        &mut container,
-        "securityContext",
-        &settings.security_context,
-    );
+    settings.pod.apply_to_container(&mut container);
     container.insert("volumeMounts".into(), json!(mounts));
     Value::Object(container)
 }

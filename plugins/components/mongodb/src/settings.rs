@@ -1,9 +1,10 @@
 //! Reading and validating the MongoDB values.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use wasmchart_sdk::image::{self, Image};
-use wasmchart_sdk::{RenderError, RenderInput, Values, invalid, labels, secret, serde_json};
+use wasmchart_sdk::pod::{PodDefaults, PodSettings};
+use wasmchart_sdk::service;
+use wasmchart_sdk::{RenderError, RenderInput, Values, invalid, labels, secret};
 
 /// The id of the host-managed secret holding the root password.
 const SECRET_ID: &str = "mongodb";
@@ -46,7 +47,6 @@ pub struct Settings {
     /// The replica set's name, when there is more than one replica.
     pub replica_set: Option<String>,
     pub image: Image,
-    pub pull_secrets: Vec<Value>,
     pub root_user: String,
     pub secret: SecretSource,
     pub port: u16,
@@ -54,16 +54,8 @@ pub struct Settings {
     pub node_port: Option<i64>,
     pub service_annotations: BTreeMap<String, String>,
     pub storage: Storage,
-    pub resources: Option<Value>,
-    pub pod_security_context: Option<Value>,
-    pub security_context: Option<Value>,
-    pub liveness_probe: Option<Value>,
-    pub readiness_probe: Option<Value>,
-    pub pod_labels: BTreeMap<String, String>,
-    pub pod_annotations: BTreeMap<String, String>,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Option<Value>,
-    pub affinity: Option<Value>,
+    /// Pull secrets, pod labels, scheduling and mongod's container knobs.
+    pub pod: PodSettings,
 }
 
 impl Settings {
@@ -84,42 +76,15 @@ impl Settings {
             replicas,
             replica_set,
             image: image::resolve(values, "image", "mongo", default_tag)?,
-            pull_secrets: image::pull_secrets(values)?,
             root_user: read_root_user(values)?,
             port: values.port_or("service.port", 27017)?,
-            service_type: read_service_type(values)?,
-            node_port: read_node_port(values)?,
+            service_type: service::service_type(values)?,
+            node_port: service::node_port(values)?,
             service_annotations: values.string_map("service.annotations")?,
             storage: read_storage(values)?,
-            resources: non_empty_object(values, "resources")?,
-            pod_security_context: non_empty_object(values, "podSecurityContext")?,
-            security_context: non_empty_object(values, "securityContext")?,
-            liveness_probe: non_empty_object(values, "livenessProbe")?,
-            readiness_probe: non_empty_object(values, "readinessProbe")?,
-            pod_labels: values.string_map("podLabels")?,
-            pod_annotations: values.string_map("podAnnotations")?,
-            node_selector: values.string_map("nodeSelector")?,
-            tolerations: non_empty_array(values, "tolerations")?,
-            affinity: non_empty_object(values, "affinity")?,
+            pod: PodSettings::read(values, &PodDefaults::default())?,
         })
     }
-}
-
-/// A map passed through as given; absent, `null` or `{}` leave it out (Helm's
-/// `with`).
-pub fn non_empty_object(values: &Values, path: &str) -> Result<Option<Value>, RenderError> {
-    Ok(values
-        .opt_object(path)?
-        .filter(|m| !m.is_empty())
-        .map(|m| Value::Object(m.clone())))
-}
-
-/// A list passed through as given; absent, `null` or `[]` leave it out.
-pub fn non_empty_array(values: &Values, path: &str) -> Result<Option<Value>, RenderError> {
-    Ok(values
-        .opt_array(path)?
-        .filter(|a| !a.is_empty())
-        .map(|a| Value::Array(a.clone())))
 }
 
 fn read_replica_set(values: &Values, replicas: i64) -> Result<Option<String>, RenderError> {
@@ -169,27 +134,6 @@ fn read_secret(input: &RenderInput, replica_set: bool) -> Result<SecretSource, R
         name: found.secret_name.clone(),
         fallback: false,
     })
-}
-
-fn read_service_type(values: &Values) -> Result<String, RenderError> {
-    let kind = values.str_or("service.type", "ClusterIP")?;
-    match kind.as_str() {
-        "ClusterIP" | "NodePort" | "LoadBalancer" => Ok(kind),
-        other => Err(invalid(
-            "service.type",
-            format!("\"{other}\" is not one of ClusterIP, NodePort, LoadBalancer"),
-        )),
-    }
-}
-
-fn read_node_port(values: &Values) -> Result<Option<i64>, RenderError> {
-    match values.opt_i64("service.nodePort")? {
-        Some(port) if !(30000..=32767).contains(&port) => Err(invalid(
-            "service.nodePort",
-            format!("{port} is outside the node port range 30000..=32767"),
-        )),
-        other => Ok(other),
-    }
 }
 
 fn read_storage(values: &Values) -> Result<Storage, RenderError> {

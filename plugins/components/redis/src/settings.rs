@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use wasmchart_sdk::image::{self, Image};
+use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+use wasmchart_sdk::service;
 use wasmchart_sdk::{RenderError, RenderInput, Values, invalid, labels, secret, serde_json};
 
 /// The id of the host-managed secret holding the password.
@@ -44,7 +46,6 @@ pub struct Settings {
     pub labels: BTreeMap<String, String>,
     pub selector: BTreeMap<String, String>,
     pub image: Image,
-    pub pull_secrets: Vec<Value>,
     pub port: u16,
     pub service_type: String,
     pub service_annotations: BTreeMap<String, String>,
@@ -54,16 +55,10 @@ pub struct Settings {
     pub persistence: Option<Persistence>,
     pub append_only: bool,
     pub extra_flags: Vec<String>,
-    pub resources: Value,
-    pub pod_security_context: Value,
-    pub container_security_context: Value,
+    /// Pull secrets, pod labels, scheduling, resources and security contexts.
+    pub pod: PodSettings,
     pub liveness: Probe,
     pub readiness: Probe,
-    pub pod_labels: BTreeMap<String, String>,
-    pub pod_annotations: BTreeMap<String, String>,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Value,
-    pub affinity: Option<Value>,
     pub priority_class: Option<String>,
 }
 
@@ -91,9 +86,8 @@ impl Settings {
             labels: all_labels,
             selector,
             image: image::resolve(values, "image", "redis", default_tag)?,
-            pull_secrets: image::pull_secrets(values)?,
             port: values.port_or("service.port", 6379)?,
-            service_type: read_service_type(values)?,
+            service_type: service::service_type(values)?,
             service_annotations: values.string_map("service.annotations")?,
             node_port: values.opt_i64("service.nodePort")?,
             auth,
@@ -101,24 +95,9 @@ impl Settings {
             persistence: read_persistence(values)?,
             append_only: values.bool_or("appendOnly", true)?,
             extra_flags: values.strings("extraFlags")?,
-            resources: values.object_or("resources", default_resources())?,
-            pod_security_context: values.object_or("podSecurityContext", default_pod_security())?,
-            container_security_context: values
-                .object_or("containerSecurityContext", default_container_security())?,
+            pod: PodSettings::read(values, &pod_defaults())?,
             liveness: read_probe(values, "livenessProbe", 20, 5)?,
             readiness: read_probe(values, "readinessProbe", 5, 5)?,
-            pod_labels: values.string_map("podLabels")?,
-            pod_annotations: values.string_map("podAnnotations")?,
-            node_selector: values.string_map("nodeSelector")?,
-            tolerations: Value::Array(
-                values
-                    .opt_array("tolerations")?
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-            affinity: values
-                .opt_object("affinity")?
-                .map(|m| Value::Object(m.clone())),
             priority_class: values.non_empty_str("priorityClassName")?,
         })
     }
@@ -153,17 +132,6 @@ fn read_auth(input: &RenderInput, values: &Values) -> Result<(Option<Auth>, bool
                 key: PASSWORD_KEY.into(),
             }),
             true,
-        )),
-    }
-}
-
-fn read_service_type(values: &Values) -> Result<String, RenderError> {
-    let kind = values.str_or("service.type", "ClusterIP")?;
-    match kind.as_str() {
-        "ClusterIP" | "NodePort" | "LoadBalancer" => Ok(kind),
-        other => Err(invalid(
-            "service.type",
-            format!("\"{other}\" is not one of ClusterIP, NodePort, LoadBalancer"),
         )),
     }
 }
@@ -206,6 +174,19 @@ fn read_probe(values: &Values, key: &str, delay: i64, period: i64) -> Result<Pro
             "failureThreshold": field("failureThreshold", 5)?,
         }),
     })
+}
+
+/// Bitnami-style knobs: the security contexts and resources below unless
+/// set, a map set to `{}` rendered as given, and probes built from switches.
+fn pod_defaults() -> PodDefaults {
+    PodDefaults {
+        empty_map: EmptyMap::Keep,
+        resources: Some(default_resources()),
+        pod_security_context: Some(default_pod_security()),
+        security_context: Some(default_container_security()),
+        security_context_key: "containerSecurityContext",
+        passthrough_probes: false,
+    }
 }
 
 fn default_resources() -> Value {

@@ -2,10 +2,11 @@
 
 use crate::settings::{Persistence, Probe, Settings};
 use serde_json::{Map, Value, json};
-use wasmchart_sdk::{serde_json, to_object};
+use std::collections::BTreeMap;
+use wasmchart_sdk::{object_meta, serde_json, to_object};
 
 fn metadata(settings: &Settings, name: &str) -> Value {
-    json!({ "name": name, "labels": to_object(&settings.labels) })
+    object_meta(name, &settings.labels, &BTreeMap::new())
 }
 
 /// The client-facing Service (`redis-master` by default).
@@ -21,10 +22,11 @@ pub fn service(settings: &Settings) -> Value {
     {
         port["nodePort"] = json!(node_port);
     }
-    let mut meta = metadata(settings, &settings.service_name);
-    if !settings.service_annotations.is_empty() {
-        meta["annotations"] = to_object(&settings.service_annotations);
-    }
+    let meta = object_meta(
+        &settings.service_name,
+        &settings.labels,
+        &settings.service_annotations,
+    );
     json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -107,44 +109,18 @@ fn claim_template(settings: &Settings, persistence: &Persistence) -> Value {
         Some("-") => spec["storageClassName"] = json!(""),
         Some(class) => spec["storageClassName"] = json!(class),
     }
-    let mut meta = json!({ "name": "data", "labels": to_object(&settings.selector) });
-    if !persistence.annotations.is_empty() {
-        meta["annotations"] = to_object(&persistence.annotations);
-    }
+    let meta = object_meta("data", &settings.selector, &persistence.annotations);
     json!({ "metadata": meta, "spec": spec })
 }
 
 fn pod_template(settings: &Settings) -> Value {
-    let mut pod_labels = settings.labels.clone();
-    pod_labels.extend(settings.pod_labels.clone());
-    pod_labels.extend(settings.selector.clone());
-    let mut meta = json!({ "labels": to_object(&pod_labels) });
-    if !settings.pod_annotations.is_empty() {
-        meta["annotations"] = to_object(&settings.pod_annotations);
-    }
+    let meta = settings
+        .pod
+        .template_metadata(&settings.labels, &settings.selector);
     let mut spec = Map::new();
     spec.insert("automountServiceAccountToken".into(), json!(false));
-    spec.insert(
-        "securityContext".into(),
-        settings.pod_security_context.clone(),
-    );
     spec.insert("containers".into(), json!([container(settings)]));
-    if !settings.pull_secrets.is_empty() {
-        spec.insert("imagePullSecrets".into(), json!(settings.pull_secrets));
-    }
-    if !settings.node_selector.is_empty() {
-        spec.insert("nodeSelector".into(), to_object(&settings.node_selector));
-    }
-    if settings
-        .tolerations
-        .as_array()
-        .is_some_and(|t| !t.is_empty())
-    {
-        spec.insert("tolerations".into(), settings.tolerations.clone());
-    }
-    if let Some(affinity) = &settings.affinity {
-        spec.insert("affinity".into(), affinity.clone());
-    }
+    settings.pod.apply_to_pod(&mut spec);
     if let Some(class) = &settings.priority_class {
         spec.insert("priorityClassName".into(), json!(class));
     }
@@ -178,13 +154,14 @@ fn container(settings: &Settings) -> Value {
         "command": ["redis-server"],
         "args": args,
         "ports": [{ "name": "redis", "containerPort": settings.port, "protocol": "TCP" }],
-        "resources": settings.resources,
-        "securityContext": settings.container_security_context,
         "volumeMounts": [
             { "name": "data", "mountPath": "/data" },
             { "name": "tmp", "mountPath": "/tmp" },
         ],
     });
+    if let Some(fields) = container.as_object_mut() {
+        settings.pod.apply_to_container(fields);
+    }
     if !env.is_empty() {
         container["env"] = json!(env);
     }
