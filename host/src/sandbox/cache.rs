@@ -12,7 +12,7 @@
 //!   `precompile_compatibility_hash` (target, features, tunables) and the
 //!   wasmtime and wasmchart versions. A different engine never even looks at
 //!   another engine's entries.
-//! - Entry: a header with a magic string and the SHA-256 of the artifact,
+//! - Entry: a header with a magic string, the artifact's length and CRC-32,
 //!   then the artifact from `Engine::precompile_component`. Written to a
 //!   temporary file in the same directory and renamed into place, so a
 //!   reader never sees half an entry.
@@ -29,11 +29,15 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// Start of every entry; bump the version when the layout changes.
-const MAGIC: &[u8; 16] = b"wasmchart-cwasm1";
+const MAGIC: &[u8; 16] = b"wasmchart-cwasm2";
 /// wasmtime's version, part of the key (the workspace pins it exactly).
 const WASMTIME_VERSION: &str = "48.0.8";
-/// Header: magic, then the artifact's SHA-256.
-const HEADER_LEN: usize = MAGIC.len() + 32;
+/// Header: magic, then the artifact's length (u64) and CRC-32 (u32), both
+/// little-endian. The check guards against accidents (truncation, disk or
+/// copy errors), not attackers (see `deserialize`), so a CRC is enough and
+/// keeps a warm load of a 30 MiB JavaScript component's artifact cheap,
+/// where a SHA-256 of it cost tens of milliseconds on every render.
+const HEADER_LEN: usize = MAGIC.len() + 12;
 
 /// What the cache did for one load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +170,15 @@ fn read_entry(engine: &Engine, path: &Path) -> Entry {
 fn verified_artifact(bytes: &[u8]) -> Option<&[u8]> {
     let (header, artifact) = bytes.split_at_checked(HEADER_LEN)?;
     let (magic, checksum) = header.split_at(MAGIC.len());
-    (magic == MAGIC && Sha256::digest(artifact).as_slice() == checksum).then_some(artifact)
+    (magic == MAGIC && checksum == integrity(artifact)).then_some(artifact)
+}
+
+/// Length and CRC-32 of an artifact, as stored in the entry header.
+fn integrity(artifact: &[u8]) -> [u8; 12] {
+    let mut out = [0; 12];
+    out[..8].copy_from_slice(&(artifact.len() as u64).to_le_bytes());
+    out[8..].copy_from_slice(&crc32fast::hash(artifact).to_le_bytes());
+    out
 }
 
 /// Turns an artifact this process produced or verified into a component.
@@ -178,8 +190,8 @@ fn deserialize(engine: &Engine, artifact: &[u8], path: &Path) -> Result<Componen
     //   this exact configuration, either in this process (a miss) or in an
     //   earlier run that wrote the entry under a key that includes the
     //   engine's compatibility hash and the wasmtime version;
-    // - an entry read from disk is accepted only if its SHA-256, stored in
-    //   the header when we wrote it, matches, so truncation and corruption
+    // - an entry read from disk is accepted only if its length and CRC-32,
+    //   stored in the header when we wrote it, match, so truncation and corruption
     //   are caught before this call (the checksum guards against accidents,
     //   not against an attacker who can write to the user's own cache
     //   directory, who could already replace the wasmchart binary);
@@ -200,7 +212,7 @@ fn write_entry(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(MAGIC)?;
-    file.write_all(&Sha256::digest(artifact))?;
+    file.write_all(&integrity(artifact))?;
     file.write_all(artifact)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
@@ -256,7 +268,7 @@ mod tests {
     fn checksum_guards_the_artifact() {
         let artifact = b"native code".to_vec();
         let mut entry = MAGIC.to_vec();
-        entry.extend_from_slice(&Sha256::digest(&artifact));
+        entry.extend_from_slice(&integrity(&artifact));
         entry.extend_from_slice(&artifact);
         assert_eq!(verified_artifact(&entry), Some(&artifact[..]));
         let last = entry.len() - 1;
