@@ -21,6 +21,16 @@ struct Sub<'a> {
     values: &'a str,
 }
 
+/// A dependency whose section, chart directory and guest share one name.
+fn sub<'a>(name: &'a str, values: &'a str) -> Sub<'a> {
+    Sub {
+        section: name,
+        chart: name,
+        guest: name,
+        values,
+    }
+}
+
 impl TestChart {
     fn new(subs: &[Sub<'_>]) -> TestChart {
         let dir = tempfile::tempdir().unwrap();
@@ -126,20 +136,7 @@ fn documents(stream: &str) -> Vec<(String, Value)> {
 
 #[test]
 fn render_output_is_parsed_namespaced_labelled_and_in_install_order() {
-    let chart = TestChart::new(&[
-        Sub {
-            section: "redis",
-            chart: "redis",
-            guest: "redis",
-            values: "",
-        },
-        Sub {
-            section: "probe",
-            chart: "probe",
-            guest: "probe",
-            values: "action: ok",
-        },
-    ]);
+    let chart = TestChart::new(&[sub("redis", ""), sub("probe", "action: ok")]);
     let docs = documents(&stdout(&chart.render(&["-n", "prod"])));
     let kinds: Vec<&str> = docs
         .iter()
@@ -173,18 +170,8 @@ fn render_output_is_parsed_namespaced_labelled_and_in_install_order() {
 #[test]
 fn two_renders_are_byte_identical_cold_and_warm() {
     let chart = TestChart::new(&[
-        Sub {
-            section: "redis",
-            chart: "redis",
-            guest: "redis",
-            values: "auth:\n  enabled: false",
-        },
-        Sub {
-            section: "probe",
-            chart: "probe",
-            guest: "probe",
-            values: "action: clock",
-        },
+        sub("redis", "auth:\n  enabled: false"),
+        sub("probe", "action: clock"),
     ]);
     let first = stdout(&chart.render(&[]));
     let second = stdout(&chart.render(&[]));
@@ -232,12 +219,8 @@ fn bad_manifests_are_errors_naming_the_component_and_source() {
         ("trap", "probe"),
         ("panic", "probe"),
     ] {
-        let chart = TestChart::new(&[Sub {
-            section: "probe",
-            chart: "probe",
-            guest: "probe",
-            values: &format!("action: {action}"),
-        }]);
+        let values = format!("action: {action}");
+        let chart = TestChart::new(&[sub("probe", &values)]);
         let err = error(&chart.render(&[]));
         assert!(err.contains("'probe'"), "{action}: {err}");
         assert!(err.contains(want), "{action}: {err}");
@@ -246,20 +229,7 @@ fn bad_manifests_are_errors_naming_the_component_and_source() {
 
 #[test]
 fn a_hostile_component_fails_alone_and_is_named() {
-    let chart = TestChart::new(&[
-        Sub {
-            section: "redis",
-            chart: "redis",
-            guest: "redis",
-            values: "",
-        },
-        Sub {
-            section: "probe",
-            chart: "probe",
-            guest: "probe",
-            values: "action: loop",
-        },
-    ]);
+    let chart = TestChart::new(&[sub("redis", ""), sub("probe", "action: loop")]);
     let err = error(&chart.render(&["--timeout", "300ms"]));
     assert!(
         err.contains("component 'probe' exceeded its 300ms time limit"),
@@ -270,12 +240,7 @@ fn a_hostile_component_fails_alone_and_is_named() {
 
 #[test]
 fn limits_in_chart_yaml_apply_per_dependency_and_flags_win() {
-    let chart = TestChart::new(&[Sub {
-        section: "probe",
-        chart: "probe",
-        guest: "probe",
-        values: "action: alloc\nmib: 48",
-    }]);
+    let chart = TestChart::new(&[sub("probe", "action: alloc\nmib: 48")]);
     fs::write(
         chart.path().join("Chart.yaml"),
         "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: probe\n    version: 0.1.0\n    limits: {memory: 32Mi}\n",
@@ -296,12 +261,7 @@ fn bad_charts_get_clear_errors() {
     let err = error(&wasmchart(&cache, empty.path(), "render", &[]));
     assert!(err.contains("Chart.yaml"), "{err}");
 
-    let chart = TestChart::new(&[Sub {
-        section: "probe",
-        chart: "probe",
-        guest: "probe",
-        values: "",
-    }]);
+    let chart = TestChart::new(&[sub("probe", "")]);
     let sub_chart = chart.path().join("charts/probe/Chart.yaml");
     let original = fs::read_to_string(&sub_chart).unwrap();
 
@@ -349,12 +309,7 @@ fn bad_charts_get_clear_errors() {
 
 #[test]
 fn output_dir_and_json() {
-    let chart = TestChart::new(&[Sub {
-        section: "redis",
-        chart: "redis",
-        guest: "redis",
-        values: "",
-    }]);
+    let chart = TestChart::new(&[sub("redis", "")]);
     let yaml = stdout(&chart.render(&[]));
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("manifests");
