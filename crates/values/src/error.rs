@@ -119,3 +119,15 @@ fn known_list(known: &[String]) -> String {
         known.join(", ")
     }
 }
+
+impl Error {
+    /// A YAML error at `mark` in the text from `origin`.
+    pub(crate) fn yaml(origin: &str, mark: crate::path::Mark, message: impl Into<String>) -> Error {
+        Error::Yaml {
+            origin: origin.to_string(),
+            line: mark.line,
+            col: mark.col,
+            message: message.into(),
+        }
+    }
+}

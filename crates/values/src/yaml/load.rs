@@ -58,12 +58,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn err(&self, mark: Mark, message: impl Into<String>) -> Error {
-        Error::Yaml {
-            origin: self.origin.to_string(),
-            line: mark.line,
-            col: mark.col,
-            message: message.into(),
-        }
+        Error::yaml(self.origin, mark, message)
     }
 
     fn next(&mut self) -> Result<(Event, Mark), Error> {
@@ -214,12 +209,7 @@ impl<'a> Converter<'a> {
     }
 
     fn err(&self, mark: Mark, message: impl Into<String>) -> Error {
-        Error::Yaml {
-            origin: self.origin.to_string(),
-            line: mark.line,
-            col: mark.col,
-            message: message.into(),
-        }
+        Error::yaml(self.origin, mark, message)
     }
 
     /// Converts a document to a value (`Value::Null` for an empty document).
