@@ -406,7 +406,8 @@ fn job_objects(
     if let Some(notes) = result.notes {
         rendered.notes.push((job.name.clone(), notes));
     }
-    let mut objects = Vec::with_capacity(result.manifests.len());
+    let mut sources = Vec::with_capacity(result.manifests.len());
+    let mut values = Vec::with_capacity(result.manifests.len());
     for manifest in result.manifests {
         let source = component_source(job, &manifest.source)?;
         let value = post::parse_manifest(&manifest.content, &source)
@@ -415,17 +416,19 @@ fn job_objects(
                 reason,
             })
             .with_context(|| format!("component '{}' returned an invalid manifest", job.name))?;
-        objects.push(Object { source, value });
+        sources.push(source);
+        values.push(value);
     }
-    let mut values: Vec<Value> = objects.iter().map(|o| o.value.clone()).collect();
     ctx.plan
         .apply_to_workloads(&job.name, &job.secret_refs, &mut values);
     let rbac = ctx
         .plan
         .rbac_objects_for_workloads(&job.name, &job.secret_refs, &values);
-    for (o, v) in objects.iter_mut().zip(values) {
-        o.value = v;
-    }
+    let mut objects: Vec<Object> = sources
+        .into_iter()
+        .zip(values)
+        .map(|(source, value)| Object { source, value })
+        .collect();
     for o in &mut objects {
         post::set_namespace(o, ctx.namespace);
         post::add_labels(o, &job.name);
