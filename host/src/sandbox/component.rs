@@ -133,22 +133,42 @@ impl Runtime {
     /// [`SandboxError::Load`] (unreadable, does not compile or link),
     /// [`SandboxError::NotAComponent`], [`SandboxError::WrongContract`].
     pub fn load(&self, name: &str, path: &Path) -> Result<LoadedComponent, SandboxError> {
+        let bytes = std::fs::read(path).map_err(|e| SandboxError::Load {
+            component: name.to_string(),
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        self.load_bytes(name, path, &bytes)
+    }
+
+    /// Loads a component from bytes already read (for example through the
+    /// chart's confined, size-capped reader); `path` only names it in
+    /// messages.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load`], except for reading.
+    pub fn load_bytes(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<LoadedComponent, SandboxError> {
         let load_error = |reason: String| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
-        check_component_header(&bytes).map_err(|reason| SandboxError::NotAComponent {
+        check_component_header(bytes).map_err(|reason| SandboxError::NotAComponent {
             component: name.to_string(),
             path: path.to_path_buf(),
             reason: reason.to_string(),
         })?;
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
         let (component, cache) = self.cache.load(&self.engine, &digest, || {
             self.show_progress(name, bytes.len());
             self.engine
-                .precompile_component(&bytes)
+                .precompile_component(bytes)
                 .map_err(|e| load_error(format!("{e:#}")))
         })?;
         check_contract(name, &self.engine, &component)?;
