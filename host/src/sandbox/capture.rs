@@ -2,11 +2,14 @@
 //!
 //! Unlike wasmtime's `MemoryOutputPipe`, which makes writes past its
 //! capacity fail (so a chatty Rust guest would panic in `println!`), this
-//! pipe accepts every write and silently keeps only the first `capacity`
-//! bytes, remembering how much it dropped.
+//! pipe accepts every write and silently keeps only what its [`LogBudget`]
+//! still allows, remembering how much it dropped. Both pipes and the `log`
+//! import share one budget, so the three together never keep more than the
+//! `logBytes` limit.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -18,18 +21,58 @@ struct Buffer {
     dropped: u64,
 }
 
+/// Bytes of log a render may still keep; clones share the count.
+#[derive(Debug, Clone)]
+pub struct LogBudget {
+    left: Arc<AtomicU64>,
+}
+
+impl LogBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: u64) -> Self {
+        LogBudget {
+            left: Arc::new(AtomicU64::new(bytes)),
+        }
+    }
+
+    /// Takes up to `want` bytes; returns how many were granted.
+    pub fn take_up_to(&self, want: u64) -> u64 {
+        let before = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left - left.min(want))
+            })
+            .unwrap_or_else(|left| left);
+        before.min(want)
+    }
+
+    /// Takes exactly `want` bytes, or nothing when fewer are left.
+    pub fn take(&self, want: u64) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(want)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `bytes` taken earlier.
+    pub fn refund(&self, bytes: u64) {
+        self.left.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
 /// A cloneable handle to one captured stream.
 #[derive(Debug, Clone)]
 pub struct CapturePipe {
-    capacity: usize,
+    budget: LogBudget,
     buffer: Arc<Mutex<Buffer>>,
 }
 
 impl CapturePipe {
-    /// A pipe keeping at most `capacity` bytes.
-    pub fn new(capacity: usize) -> Self {
+    /// A pipe keeping what `budget` allows.
+    pub fn new(budget: LogBudget) -> Self {
         CapturePipe {
-            capacity,
+            budget,
             buffer: Arc::default(),
         }
     }
@@ -38,8 +81,8 @@ impl CapturePipe {
         // A poisoned lock only means another writer panicked mid-push; the
         // bytes are still plain data.
         let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
-        let room = self.capacity.saturating_sub(buffer.kept.len());
-        let take = room.min(bytes.len());
+        let granted = self.budget.take_up_to(bytes.len() as u64);
+        let take = usize::try_from(granted).unwrap_or(0).min(bytes.len());
         buffer.kept.extend_from_slice(&bytes[..take]);
         buffer.dropped += (bytes.len() - take) as u64;
     }
@@ -114,5 +157,28 @@ impl tokio::io::AsyncWrite for CapturePipe {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipes_share_one_budget() {
+        let budget = LogBudget::new(10);
+        let (out, err) = (
+            CapturePipe::new(budget.clone()),
+            CapturePipe::new(budget.clone()),
+        );
+        out.push(b"123456");
+        err.push(b"abcdef");
+        out.push(b"zz");
+        assert_eq!(out.take(), (b"123456".to_vec(), 2));
+        assert_eq!(err.take(), (b"abcd".to_vec(), 2));
+        assert!(!budget.take(1));
+        budget.refund(3);
+        assert!(budget.take(3));
+        assert!(!budget.take(1));
     }
 }

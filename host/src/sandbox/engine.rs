@@ -2,7 +2,7 @@
 //! ticker that turns epochs into a wall-clock deadline.
 
 use super::error::SandboxError;
-use super::limits::MAX_MEMORY_BYTES;
+use super::limits::{MAX_MEMORY_BYTES, ceiling};
 use std::thread;
 use std::time::Duration;
 use wasmtime::{
@@ -51,22 +51,48 @@ fn config(pooling: bool) -> Config {
     config
 }
 
-/// Pool sizes. Each slot is sized for the largest component the limits
-/// allow, so a render never fails for want of a slot of the right size;
-/// limits per store are enforced by `StoreLimits`, not by the pool.
+/// An engine that only compiles: the same code-generation settings as
+/// [`build`]'s, so its artifacts load there, but no pooling allocator (whose
+/// address-space reservation would not fit under a compile memory limit)
+/// and no epoch ticker.
+///
+/// # Errors
+///
+/// [`SandboxError::Engine`] when wasmtime cannot start.
+pub fn build_compiler() -> Result<Engine, SandboxError> {
+    Engine::new(&config(false)).map_err(|e| SandboxError::Engine {
+        reason: format!("{e:#}"),
+    })
+}
+
+/// A limit's ceiling as a pool size.
+fn pool_max(key: &str) -> u32 {
+    u32::try_from(ceiling(key)).unwrap_or(u32::MAX)
+}
+
+/// Pool sizes. The per-component maxima are the hard ceilings of the
+/// matching limits, so the pool never refuses a component that its limits
+/// allow, and every limit up to its ceiling is enforced by `StoreLimits`
+/// (with a message naming the limit), never by the pool. The totals are
+/// shared by every render in the process; running out of them is a
+/// concurrency error, not the component's fault.
 fn pool() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(POOL_COMPONENT_INSTANCES)
-        // componentize-py makes about 20 core instances per component.
+        // componentize-py makes about 20 core instances per component; the
+        // total also admits several components at the ceiling at once.
         .total_core_instances(POOL_COMPONENT_INSTANCES * 32)
         .total_memories(POOL_COMPONENT_INSTANCES * 2)
         .total_tables(POOL_COMPONENT_INSTANCES * 32)
         .total_stacks(POOL_COMPONENT_INSTANCES)
-        .max_memories_per_component(16)
-        .max_tables_per_component(64)
-        .max_core_instances_per_component(64)
+        .max_memories_per_component(pool_max("memories"))
+        .max_tables_per_component(pool_max("tables"))
+        .max_core_instances_per_component(pool_max("instances"))
+        .max_memories_per_module(pool_max("memories"))
+        .max_tables_per_module(pool_max("tables"))
+        .table_elements(usize::try_from(ceiling("tableElements")).unwrap_or(usize::MAX))
         .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
-        .max_component_instance_size(1 << 20)
+        .max_component_instance_size(16 << 20)
         .max_core_instance_size(1 << 20);
     pool
 }

@@ -50,6 +50,22 @@ pub enum SandboxError {
         resource: &'static str,
         limit: u64,
     },
+    /// The component file is bigger than the component size limit; it was
+    /// refused before any compile.
+    #[error(
+        "component '{component}' is {size} bytes, over its {limit} component size limit (`componentSize`)"
+    )]
+    TooLarge {
+        component: String,
+        size: u64,
+        limit: Size,
+    },
+    /// Compiling the component ran past the compile deadline.
+    #[error("component '{component}' exceeded its {limit} compile time limit")]
+    CompileTimeout { component: String, limit: Time },
+    /// Compiling the component needed more memory than allowed.
+    #[error("component '{component}' exceeded its {limit} compile memory limit")]
+    CompileMemory { component: String, limit: Size },
     /// The component trapped (a panic, `unreachable`, a bad memory access...).
     #[error("component '{component}' crashed: {message}")]
     Trap { component: String, message: String },

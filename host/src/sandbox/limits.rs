@@ -15,6 +15,10 @@ pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
 
 /// Resource limits for one component render.
 ///
+/// Every limit has a default and a hard ceiling (see [`LIMITS`]): an
+/// umbrella chart or a flag may loosen a limit, but never past its
+/// ceiling, so no chart can ask the host for an absurd amount of anything.
+///
 /// Defaults (see [`Limits::default`]), and why:
 /// - `memory_bytes`: **128 MiB** per linear memory. The Rust components
 ///   use under 2 MiB; the JavaScript and Python runtimes start near
@@ -35,6 +39,19 @@ pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
 /// - `log_lines`: **1,000** lines and `log_bytes`: **1 MiB** in total for
 ///   log calls, stdout and stderr together: enough to debug, never enough
 ///   to flood a terminal or a CI log. Each line is cut at 8 KiB.
+/// - `files`: **64** files and directories open at once under `/files`:
+///   each holds a host file descriptor, and a component must not be able to
+///   starve the host (and the other components) of descriptors.
+/// - `component_bytes`: **64 MiB** of component file. The largest real
+///   component (Python, with its interpreter) is 18 MiB; compile cost grows
+///   with size, so a huge file is refused before any compile.
+/// - `compile_timeout`: **60 s** and `compile_memory_bytes`: **1 GiB** for
+///   compiling one component to native code (only on a compile-cache miss).
+///   On a 2-core machine the 18 MiB Python component compiles in 14 s with
+///   360 MB resident and the 12 MiB JavaScript one in 18 s with 390 MB
+///   (it needs a data limit between 256 and 512 MiB); these bounds leave
+///   room for a slower machine while stopping a component built to explode
+///   the compiler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest size of any one linear memory, in bytes.
@@ -53,8 +70,16 @@ pub struct Limits {
     pub memories: u32,
     /// Most log lines kept (log calls, stdout and stderr lines together).
     pub log_lines: u32,
-    /// Most log bytes kept, in total.
+    /// Most log bytes kept, in total (log calls, stdout and stderr together).
     pub log_bytes: u64,
+    /// Most files and directories open at once under `/files`.
+    pub files: u32,
+    /// Largest component file, in bytes.
+    pub component_bytes: u64,
+    /// Wall-clock deadline for compiling the component.
+    pub compile_timeout: Duration,
+    /// Most memory the compiler may use for the component, in bytes.
+    pub compile_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -69,36 +94,99 @@ impl Default for Limits {
             memories: 16,
             log_lines: 1_000,
             log_bytes: 1 << 20,
+            files: 64,
+            component_bytes: 64 << 20,
+            compile_timeout: Duration::from_secs(60),
+            compile_memory_bytes: 1 << 30,
         }
     }
 }
 
-/// Limits given explicitly; `None` keeps the current value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a limit's value is: a size, a duration or a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitUnit {
+    /// Bytes, written `64Mi`, `1Gi`, `500k` or a plain number.
+    Bytes,
+    /// A duration, written `300ms`, `2s`, `1m`.
+    Duration,
+    /// A whole number.
+    Count,
+}
+
+/// One tunable limit: its `Chart.yaml` key, its unit and its hard ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSpec {
+    /// The key in a `limits:` map, e.g. `memory`.
+    pub key: &'static str,
+    /// How its value is written.
+    pub unit: LimitUnit,
+    /// The largest value allowed: bytes, nanoseconds or a count.
+    pub ceiling: u64,
+}
+
+const fn spec(key: &'static str, unit: LimitUnit, ceiling: u64) -> LimitSpec {
+    LimitSpec { key, unit, ceiling }
+}
+
+/// Every tunable limit with its hard ceiling. The ceilings bound what one
+/// component can cost the host whatever the chart or the flags say, and the
+/// engine's pooling allocator is sized so that every value up to a ceiling
+/// is really reachable.
+pub const LIMITS: &[LimitSpec] = &[
+    spec("memory", LimitUnit::Bytes, MAX_MEMORY_BYTES),
+    spec("timeout", LimitUnit::Duration, 600_000_000_000),
+    spec("output", LimitUnit::Bytes, 256 << 20),
+    spec("instances", LimitUnit::Count, 1_000),
+    spec("tables", LimitUnit::Count, 1_000),
+    spec("tableElements", LimitUnit::Count, 4_000_000),
+    spec("memories", LimitUnit::Count, 64),
+    spec("logLines", LimitUnit::Count, 100_000),
+    spec("logBytes", LimitUnit::Bytes, 64 << 20),
+    spec("files", LimitUnit::Count, 1_024),
+    spec("componentSize", LimitUnit::Bytes, 512 << 20),
+    spec("compileTimeout", LimitUnit::Duration, 600_000_000_000),
+    spec("compileMemory", LimitUnit::Bytes, 16 << 30),
+];
+
+/// The hard ceiling of the limit named `key` (0 for an unknown key).
+pub const fn ceiling(key: &str) -> u64 {
+    let mut i = 0;
+    while i < LIMITS.len() {
+        if const_eq(LIMITS[i].key, key) {
+            return LIMITS[i].ceiling;
+        }
+        i += 1;
+    }
+    0
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Limits given explicitly, as `(key, value)` pairs in bytes, nanoseconds
+/// or counts, already checked against their ceilings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LimitOverrides {
-    /// See [`Limits::memory_bytes`].
-    pub memory_bytes: Option<u64>,
-    /// See [`Limits::timeout`].
-    pub timeout: Option<Duration>,
-    /// See [`Limits::output_bytes`].
-    pub output_bytes: Option<u64>,
-    /// See [`Limits::instances`].
-    pub instances: Option<u32>,
-    /// See [`Limits::tables`].
-    pub tables: Option<u32>,
-    /// See [`Limits::log_lines`].
-    pub log_lines: Option<u32>,
-    /// See [`Limits::log_bytes`].
-    pub log_bytes: Option<u64>,
+    entries: Vec<(&'static str, u64)>,
 }
 
 /// A limit that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
     /// The key is not a known limit.
-    #[error(
-        "unknown limit '{0}' (known: memory, timeout, output, instances, tables, logLines, logBytes)"
-    )]
+    #[error("unknown limit '{0}' (known: {known})", known = known_keys())]
     UnknownKey(String),
     /// The value of a size limit is not a size.
     #[error("limit '{key}': '{value}' is not a size (examples: 64Mi, 1Gi, 500k, 1048576)")]
@@ -109,40 +197,60 @@ pub enum LimitError {
     /// The value of a count limit is not a whole number.
     #[error("limit '{key}': '{value}' is not a whole number")]
     BadCount { key: String, value: String },
-    /// The value is zero or too big.
+    /// The value is zero or above the limit's hard ceiling.
     #[error("limit '{key}': '{value}' is out of range ({range})")]
     OutOfRange {
         key: String,
         value: String,
-        range: &'static str,
+        range: String,
     },
     /// `limits:` is not a map.
     #[error("`limits` must be a map like {{memory: 64Mi, timeout: 2s}}")]
     NotAMap,
 }
 
+fn known_keys() -> String {
+    LIMITS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+}
+
 impl Limits {
     /// Applies every override that is set.
     pub fn merge(&self, overrides: &LimitOverrides) -> Limits {
-        Limits {
-            memory_bytes: overrides.memory_bytes.unwrap_or(self.memory_bytes),
-            timeout: overrides.timeout.unwrap_or(self.timeout),
-            output_bytes: overrides.output_bytes.unwrap_or(self.output_bytes),
-            instances: overrides.instances.unwrap_or(self.instances),
-            tables: overrides.tables.unwrap_or(self.tables),
-            log_lines: overrides.log_lines.unwrap_or(self.log_lines),
-            log_bytes: overrides.log_bytes.unwrap_or(self.log_bytes),
-            ..*self
+        let mut limits = *self;
+        for &(key, value) in &overrides.entries {
+            limits.assign(key, value);
+        }
+        limits
+    }
+
+    /// Stores an already checked value (bytes, nanoseconds or a count).
+    fn assign(&mut self, key: &str, value: u64) {
+        let count = u32::try_from(value).unwrap_or(u32::MAX);
+        match key {
+            "memory" => self.memory_bytes = value,
+            "timeout" => self.timeout = Duration::from_nanos(value),
+            "output" => self.output_bytes = value,
+            "instances" => self.instances = count,
+            "tables" => self.tables = count,
+            "tableElements" => self.table_elements = count,
+            "memories" => self.memories = count,
+            "logLines" => self.log_lines = count,
+            "logBytes" => self.log_bytes = value,
+            "files" => self.files = count,
+            "componentSize" => self.component_bytes = value,
+            "compileTimeout" => self.compile_timeout = Duration::from_nanos(value),
+            "compileMemory" => self.compile_memory_bytes = value,
+            _ => {}
         }
     }
 
-    /// Sets one limit from text, as written in a `limits:` map or a flag:
-    /// `memory`, `output`, `logBytes` take sizes; `timeout` a duration;
-    /// `instances`, `tables`, `logLines` whole numbers.
+    /// Sets one limit from text, as written in a `limits:` map or a flag;
+    /// see [`LIMITS`] for the keys, their units and their ceilings.
     ///
     /// # Errors
     ///
-    /// An unknown key, or a value that does not parse or is out of range.
+    /// An unknown key, or a value that does not parse, is zero (under 1ms
+    /// for durations) or is above the limit's ceiling.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), LimitError> {
         let mut overrides = LimitOverrides::default();
         overrides.set(key, value)?;
@@ -180,65 +288,67 @@ impl LimitOverrides {
     ///
     /// An unknown key, or a value that does not parse or is out of range.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), LimitError> {
-        match key {
-            "memory" => {
-                let bytes = size(key, value)?;
-                if bytes > MAX_MEMORY_BYTES {
-                    return Err(out_of_range(key, value, "at most 4Gi for wasm32"));
-                }
-                self.memory_bytes = Some(bytes);
-            }
-            "timeout" => self.timeout = Some(duration(key, value)?),
-            "output" => self.output_bytes = Some(size(key, value)?),
-            "logBytes" => self.log_bytes = Some(size(key, value)?),
-            "instances" => self.instances = Some(count(key, value)?),
-            "tables" => self.tables = Some(count(key, value)?),
-            "logLines" => self.log_lines = Some(count(key, value)?),
-            other => return Err(LimitError::UnknownKey(other.to_string())),
+        let spec = LIMITS
+            .iter()
+            .find(|s| s.key == key)
+            .ok_or_else(|| LimitError::UnknownKey(key.to_string()))?;
+        let parsed = match spec.unit {
+            LimitUnit::Bytes => size(key, value)?,
+            LimitUnit::Duration => duration(key, value)?,
+            LimitUnit::Count => count(key, value)?,
+        };
+        let minimum = if spec.unit == LimitUnit::Duration {
+            1_000_000
+        } else {
+            1
+        };
+        if parsed < minimum || parsed > spec.ceiling {
+            return Err(LimitError::OutOfRange {
+                key: key.to_string(),
+                value: value.to_string(),
+                range: format!(
+                    "from {} to {}",
+                    show(spec.unit, minimum),
+                    show(spec.unit, spec.ceiling)
+                ),
+            });
         }
+        self.entries.retain(|(k, _)| *k != spec.key);
+        self.entries.push((spec.key, parsed));
         Ok(())
     }
 }
 
-fn out_of_range(key: &str, value: &str, range: &'static str) -> LimitError {
-    LimitError::OutOfRange {
-        key: key.to_string(),
-        value: value.to_string(),
-        range,
+/// A limit value as users write it.
+fn show(unit: LimitUnit, value: u64) -> String {
+    match unit {
+        LimitUnit::Bytes if value == 1 => "1 byte".to_string(),
+        LimitUnit::Bytes => format_size(value),
+        LimitUnit::Duration => format_duration(Duration::from_nanos(value)),
+        LimitUnit::Count => value.to_string(),
     }
 }
 
 fn size(key: &str, value: &str) -> Result<u64, LimitError> {
-    let bytes = parse_size(value).ok_or_else(|| LimitError::BadSize {
+    parse_size(value).ok_or_else(|| LimitError::BadSize {
         key: key.to_string(),
         value: value.to_string(),
-    })?;
-    if bytes == 0 {
-        return Err(out_of_range(key, value, "must be more than 0"));
-    }
-    Ok(bytes)
+    })
 }
 
-fn duration(key: &str, value: &str) -> Result<Duration, LimitError> {
+fn duration(key: &str, value: &str) -> Result<u64, LimitError> {
     let d = parse_duration(value).ok_or_else(|| LimitError::BadDuration {
         key: key.to_string(),
         value: value.to_string(),
     })?;
-    if d < Duration::from_millis(1) || d > Duration::from_secs(3600) {
-        return Err(out_of_range(key, value, "from 1ms to 1h"));
-    }
-    Ok(d)
+    Ok(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-fn count(key: &str, value: &str) -> Result<u32, LimitError> {
-    let n: u32 = value.trim().parse().map_err(|_| LimitError::BadCount {
+fn count(key: &str, value: &str) -> Result<u64, LimitError> {
+    value.trim().parse().map_err(|_| LimitError::BadCount {
         key: key.to_string(),
         value: value.to_string(),
-    })?;
-    if n == 0 {
-        return Err(out_of_range(key, value, "must be more than 0"));
-    }
-    Ok(n)
+    })
 }
 
 /// Parses a size: a whole or decimal number with an optional unit, in

@@ -35,21 +35,27 @@ mod bindings;
 mod cache;
 mod capture;
 mod clocks;
+mod compile;
 mod component;
 mod engine;
 mod error;
+mod files;
 mod limits;
 mod request;
 mod state;
 
 pub use bindings::CONTRACT;
 pub use cache::{CacheStatus, default_dir as default_cache_dir};
+pub use compile::{
+    CHILD_ARG as COMPILE_CHILD_ARG, child_main as compile_child_main, compile_in_child_processes,
+};
 pub use component::{LoadedComponent, Runtime, RuntimeOptions};
 pub use engine::EPOCH_TICK;
 pub use error::{GuestErrorKind, SandboxError};
+pub use files::RESOURCE_CAPACITY;
 pub use limits::{
-    LimitError, LimitOverrides, Limits, MAX_MEMORY_BYTES, Size, Time, format_duration, format_size,
-    parse_duration, parse_size,
+    LIMITS, LimitError, LimitOverrides, LimitSpec, LimitUnit, Limits, MAX_MEMORY_BYTES, Size, Time,
+    ceiling, format_duration, format_size, parse_duration, parse_size,
 };
 pub use request::{
     Capabilities, CertificateRef, ChartInfo, LogLevel, LogLine, Manifest, Release, RenderRequest,

@@ -1,0 +1,351 @@
+//! Compiling a component to native code under the compile limits.
+//!
+//! Cranelift's time and memory grow with the component, and a component
+//! can be crafted to make them explode (a 7 MiB file has cost 900 MB and
+//! 5 s). So, when the `wasmchart` binary is running, each compile happens
+//! in a child process of that same binary (`wasmchart __compile-component`,
+//! hidden): the child caps its own data segment (`RLIMIT_DATA`, every
+//! private writable mapping counts) at `compileMemory` and its CPU time
+//! (`RLIMIT_CPU`) at the deadline times the cores, reads the component on
+//! stdin and writes the artifact on stdout; the parent kills it at the
+//! `compileTimeout` wall deadline. The artifact is then checked and loaded
+//! by the parent's engine exactly like a compile-cache entry.
+//!
+//! Library users (tests, benches, other hosts) have no such binary: there a
+//! compile runs on a worker thread of the calling process and the caller
+//! stops waiting at the deadline (the thread finishes in the background,
+//! its result discarded); memory is not bounded. Call
+//! [`compile_in_child_processes`] with a `wasmchart` executable to get the
+//! full bounds.
+
+use super::engine;
+use super::error::SandboxError;
+use super::limits::{Limits, Size, Time};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+use wasmtime::Engine;
+
+/// The hidden command line argument that makes the binary a compiler.
+pub const CHILD_ARG: &str = "__compile-component";
+/// Child exit status: compiling failed (the reason is on stderr).
+const EXIT_INVALID: u8 = 3;
+/// Child exit status: compiling ran out of memory.
+const EXIT_MEMORY: u8 = 4;
+/// Most stderr kept from the child.
+const MAX_CHILD_STDERR: u64 = 16 * 1024;
+
+static COMPILER: OnceLock<PathBuf> = OnceLock::new();
+
+/// Makes every [`Runtime`](super::Runtime) created afterwards in this
+/// process compile in child processes of `exe`, which must be a `wasmchart`
+/// binary (its `main` handles [`CHILD_ARG`]). The binary calls this at
+/// start; a library user may, to get bounded compile memory.
+pub fn compile_in_child_processes(exe: PathBuf) {
+    let _ = COMPILER.set(exe);
+}
+
+/// The compiler executable set by [`compile_in_child_processes`], if any.
+pub fn default_compiler() -> Option<PathBuf> {
+    COMPILER.get().cloned()
+}
+
+/// Compiles `bytes` (component `name`) to an artifact for `engine`, within
+/// `limits`' compile time and memory, in a child process of `compiler` when
+/// given, else on a worker thread.
+///
+/// # Errors
+///
+/// [`SandboxError::CompileTimeout`], [`SandboxError::CompileMemory`], or
+/// [`SandboxError::Load`] with wasmtime's reason when the component is
+/// invalid.
+pub fn compile(
+    engine: &Engine,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    compiler: Option<&Path>,
+) -> Result<Vec<u8>, SandboxError> {
+    let failure = Failure { name, path, limits };
+    match compiler {
+        Some(exe) => in_child(exe, bytes, limits, &failure),
+        None => on_thread(engine, bytes, limits, &failure),
+    }
+}
+
+/// What a compile failure is reported with.
+struct Failure<'a> {
+    name: &'a str,
+    path: &'a Path,
+    limits: &'a Limits,
+}
+
+impl Failure<'_> {
+    fn timeout(&self) -> SandboxError {
+        SandboxError::CompileTimeout {
+            component: self.name.to_string(),
+            limit: Time(self.limits.compile_timeout),
+        }
+    }
+
+    fn memory(&self) -> SandboxError {
+        SandboxError::CompileMemory {
+            component: self.name.to_string(),
+            limit: Size(self.limits.compile_memory_bytes),
+        }
+    }
+
+    fn invalid(&self, reason: String) -> SandboxError {
+        SandboxError::Load {
+            component: self.name.to_string(),
+            path: self.path.to_path_buf(),
+            reason,
+        }
+    }
+}
+
+fn on_thread(
+    engine: &Engine,
+    bytes: &[u8],
+    limits: &Limits,
+    failure: &Failure<'_>,
+) -> Result<Vec<u8>, SandboxError> {
+    let (send, receive) = mpsc::channel();
+    let engine = engine.clone();
+    let bytes = bytes.to_vec();
+    thread::Builder::new()
+        .name("wasmchart-compile".into())
+        .spawn(move || {
+            let _ = send.send(engine.precompile_component(&bytes));
+        })
+        .map_err(|e| failure.invalid(format!("cannot start a compile thread: {e}")))?;
+    match receive.recv_timeout(limits.compile_timeout) {
+        Ok(Ok(artifact)) => Ok(artifact),
+        Ok(Err(e)) => Err(failure.invalid(format!("{e:#}"))),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(failure.timeout()),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(failure.invalid("the compile thread stopped without a result".into()))
+        }
+    }
+}
+
+fn in_child(
+    exe: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    failure: &Failure<'_>,
+) -> Result<Vec<u8>, SandboxError> {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let cpu_seconds = limits.compile_timeout.as_secs().saturating_add(1) * cores;
+    let mut child = Command::new(exe)
+        .arg(CHILD_ARG)
+        .arg(limits.compile_memory_bytes.to_string())
+        .arg(cpu_seconds.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .spawn()
+        .map_err(|e| {
+            failure.invalid(format!(
+                "cannot start the compiler '{}': {e}",
+                exe.display()
+            ))
+        })?;
+    let io = ChildIo::start(&mut child, bytes.to_vec());
+    let outcome = wait_until(&mut child, Instant::now() + limits.compile_timeout);
+    let (stdout, stderr) = io.finish();
+    match outcome {
+        None => Err(failure.timeout()),
+        Some(status) if status.success() => Ok(stdout),
+        Some(status) => Err(classify(status, &stderr, failure)),
+    }
+}
+
+/// The threads feeding the child's stdin and draining its stdout and
+/// stderr, so that no pipe ever fills and blocks either side.
+struct ChildIo {
+    stdin: Option<thread::JoinHandle<()>>,
+    stdout: Option<thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<thread::JoinHandle<Vec<u8>>>,
+}
+
+impl ChildIo {
+    fn start(child: &mut Child, bytes: Vec<u8>) -> Self {
+        let stdin = child.stdin.take().map(|mut pipe| {
+            // A write error means the child died; its status tells why.
+            thread::spawn(move || drop(pipe.write_all(&bytes)))
+        });
+        let stdout = child.stdout.take().map(|pipe| drain(pipe, u64::MAX));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|pipe| drain(pipe, MAX_CHILD_STDERR));
+        ChildIo {
+            stdin,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn finish(self) -> (Vec<u8>, String) {
+        if let Some(handle) = self.stdin {
+            let _ = handle.join();
+        }
+        let join = |h: Option<thread::JoinHandle<Vec<u8>>>| {
+            h.and_then(|h| h.join().ok()).unwrap_or_default()
+        };
+        let stdout = join(self.stdout);
+        let stderr = String::from_utf8_lossy(&join(self.stderr)).into_owned();
+        (stdout, stderr)
+    }
+}
+
+fn drain(pipe: impl Read + Send + 'static, max: u64) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut pipe = pipe;
+        let _ = pipe.by_ref().take(max).read_to_end(&mut out);
+        // Keep draining past the cap so the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+        out
+    })
+}
+
+/// Waits for the child until `deadline`; kills it then and returns `None`.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// Why a compiler child failed, from its exit status and stderr.
+fn classify(status: ExitStatus, stderr: &str, failure: &Failure<'_>) -> SandboxError {
+    const SIGXCPU: i32 = 24;
+    if signal(status) == Some(SIGXCPU) {
+        return failure.timeout();
+    }
+    // Killed by a signal: an allocation failure aborts (SIGABRT), and a
+    // stack that cannot grow faults.
+    let out_of_memory = status.code() == Some(i32::from(EXIT_MEMORY))
+        || is_out_of_memory(stderr)
+        || signal(status).is_some();
+    if out_of_memory {
+        return failure.memory();
+    }
+    let reason = stderr.trim();
+    if status.code() == Some(i32::from(EXIT_INVALID)) && !reason.is_empty() {
+        return failure.invalid(super::state::truncate(reason, 4096));
+    }
+    failure.invalid(format!(
+        "the compiler process failed ({status}): {}",
+        super::state::truncate(reason, 1024)
+    ))
+}
+
+fn signal(status: ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        status.signal()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
+
+fn is_out_of_memory(text: &str) -> bool {
+    [
+        "memory allocation of",
+        "out of memory",
+        "Cannot allocate memory",
+        "os error 12",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS`: caps
+/// its own memory and CPU time, reads a component on stdin, writes the
+/// artifact on stdout. Exit status 0, [`EXIT_INVALID`] with the reason on
+/// stderr, or [`EXIT_MEMORY`].
+pub fn child_main(args: &[String]) -> ExitCode {
+    let (Some(memory), Some(cpu)) = (
+        args.first().and_then(|a| a.parse::<u64>().ok()),
+        args.get(1).and_then(|a| a.parse::<u64>().ok()),
+    ) else {
+        eprintln!("usage: wasmchart {CHILD_ARG} MEMORY_BYTES CPU_SECONDS < component.wasm");
+        return ExitCode::from(2);
+    };
+    if let Err(e) = rlimits::apply(memory, cpu) {
+        eprintln!("cannot set the compile limits: {e}");
+        return ExitCode::from(2);
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
+        eprintln!("cannot read the component: {e}");
+        return ExitCode::from(EXIT_INVALID);
+    }
+    let artifact = engine::build_compiler()
+        .map_err(|e| e.to_string())
+        .and_then(|engine| {
+            engine
+                .precompile_component(&bytes)
+                .map_err(|e| format!("{e:#}"))
+        });
+    match artifact {
+        Ok(artifact) => match std::io::stdout().lock().write_all(&artifact) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cannot write the artifact: {e}");
+                ExitCode::from(EXIT_INVALID)
+            }
+        },
+        Err(reason) if is_out_of_memory(&reason) => ExitCode::from(EXIT_MEMORY),
+        Err(reason) => {
+            eprintln!("{reason}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod rlimits {
+    /// No portable way to cap a process here: only the deadline applies.
+    pub fn apply(_memory: u64, _cpu: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+mod rlimits {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+
+    /// Caps this process: data segment at `memory` bytes, CPU time at
+    /// `cpu` seconds (SIGXCPU, then SIGKILL a second later), no core dumps.
+    pub fn apply(memory: u64, cpu: u64) -> std::io::Result<()> {
+        let cap = |limit: u64, hard: u64| Rlimit {
+            current: Some(limit),
+            maximum: Some(hard),
+        };
+        setrlimit(Resource::Core, cap(0, 0))?;
+        setrlimit(Resource::Cpu, cap(cpu, cpu.saturating_add(1)))?;
+        setrlimit(Resource::Data, cap(memory, memory))?;
+        Ok(())
+    }
+}
