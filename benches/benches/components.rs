@@ -21,7 +21,8 @@ fn components(c: &mut Criterion) {
     let computed = compute(&chart, &opts).expect("prod values");
     let cache = tempfile::tempdir().expect("temp dir");
     let runtime = Runtime::new(RuntimeOptions {
-        cache_dir: Some(cache.path().to_path_buf()),
+        cache_dir: Some(cache.path().join("cache")),
+        config_dir: Some(cache.path().join("config")),
         progress: false,
     })
     .expect("runtime");

@@ -1,6 +1,8 @@
 //! Sandbox costs for the Redis component: a cold load (sha256, Cranelift
-//! compile, cache write), a cached load (checksum and deserialize), and one
-//! render (fresh store, instantiate, call, copy out).
+//! compile, cache write), a cached load on the warm path (stamp check,
+//! header check, deserialize) and with the full HMAC of the entry (the first
+//! load after a restore), and one render (fresh store, instantiate, call,
+//! copy out).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -8,12 +10,25 @@ use wasmchart::sandbox::{
     CacheStatus, Capabilities, ChartInfo, Limits, Release, RenderRequest, Runtime, RuntimeOptions,
 };
 
-fn runtime(cache: &tempfile::TempDir) -> Runtime {
+/// A runtime with its compile cache in `dir/cache` and its key in
+/// `dir/config`.
+fn runtime(dir: &tempfile::TempDir) -> Runtime {
     Runtime::new(RuntimeOptions {
-        cache_dir: Some(cache.path().to_path_buf()),
+        cache_dir: Some(dir.path().join("cache")),
+        config_dir: Some(dir.path().join("config")),
         progress: false,
     })
     .expect("runtime starts")
+}
+
+/// Removes the stamps, so the next load verifies the entry's MAC in full.
+fn unstamp(runtime: &Runtime) {
+    let dir = runtime.cache_dir().expect("cache dir");
+    for entry in std::fs::read_dir(dir).expect("read cache dir").flatten() {
+        if entry.path().extension().is_some_and(|e| e == "stamp") {
+            std::fs::remove_file(entry.path()).expect("remove stamp");
+        }
+    }
 }
 
 fn clear(runtime: &Runtime) {
@@ -82,6 +97,17 @@ fn sandbox(c: &mut Criterion) {
             assert_eq!(loaded.cache_status(), CacheStatus::Hit);
             black_box(loaded)
         })
+    });
+    c.bench_function("sandbox/redis cached load, full MAC check", |b| {
+        b.iter_batched(
+            || unstamp(&rt),
+            |()| {
+                let loaded = rt.load("redis", path).expect("load");
+                assert_eq!(loaded.cache_status(), CacheStatus::Verified);
+                black_box(loaded)
+            },
+            BatchSize::PerIteration,
+        )
     });
 
     let redis = rt.load("redis", path).expect("load");

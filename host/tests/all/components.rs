@@ -171,6 +171,11 @@ fn run_render(sub: &str, umbrella_values: &str, args: &[&str]) -> Rendered {
         .args(["--release", RELEASE, "-n", NAMESPACE, "-o", "json"])
         .args(args)
         .env("WASMCHART_CACHE_DIR", cache)
+        // The shared cache's key (see sandbox/cache): one for every test run.
+        .env(
+            "WASMCHART_CONFIG_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache-config"),
+        )
         .env("WASMCHART_SECRET_KEY", TEST_ROOT_KEY)
         .output()
         .expect("run wasmchart");

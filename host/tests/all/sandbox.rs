@@ -8,12 +8,12 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use wasmchart::sandbox::{
-    CacheStatus, Capabilities, ChartInfo, GuestErrorKind, Limits, LoadedComponent, LogLevel,
-    Release, RenderRequest, RenderResult, Runtime, RuntimeOptions, SandboxError, SecretRef,
+    Capabilities, ChartInfo, GuestErrorKind, Limits, LoadedComponent, LogLevel, Release,
+    RenderRequest, RenderResult, Runtime, RuntimeOptions, SandboxError, SecretRef,
 };
 
 test_components::foreach_component!(assert_test_exists);
@@ -25,7 +25,8 @@ fn runtime() -> &'static Runtime {
     let (runtime, _dir) = RUNTIME.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp cache dir");
         let runtime = Runtime::new(RuntimeOptions {
-            cache_dir: Some(dir.path().to_path_buf()),
+            cache_dir: Some(dir.path().join("cache")),
+            config_dir: Some(dir.path().join("config")),
             progress: false,
         })
         .expect("runtime starts");
@@ -506,78 +507,6 @@ fn not_a_component() {
     let err = runtime().load("gone", &missing).unwrap_err();
     assert!(matches!(err, SandboxError::Load { .. }), "{err:?}");
     assert!(err.to_string().contains("missing.wasm"), "{err}");
-}
-
-#[test]
-fn cache_hit_and_recovery_from_corruption() {
-    let dir = tempfile::tempdir().unwrap();
-    let fresh = || {
-        Runtime::new(RuntimeOptions {
-            cache_dir: Some(dir.path().to_path_buf()),
-            progress: false,
-        })
-        .unwrap()
-    };
-    let redis = test_components::wasm("redis");
-    let first = fresh().load("redis", redis).unwrap();
-    assert_eq!(first.cache_status(), CacheStatus::Miss);
-    let runtime = fresh();
-    let second = runtime.load("redis", redis).unwrap();
-    assert_eq!(second.cache_status(), CacheStatus::Hit);
-    render_redis(&runtime, &second);
-
-    let entries = cache_entries(dir.path());
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    let entry = &entries[0];
-    let mut bytes = std::fs::read(entry).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xff;
-    std::fs::write(entry, &bytes).unwrap();
-    let runtime = fresh();
-    let rebuilt = runtime.load("redis", redis).unwrap();
-    assert_eq!(rebuilt.cache_status(), CacheStatus::Rebuilt);
-    render_redis(&runtime, &rebuilt);
-
-    std::fs::write(entry, b"wasmchart-cwasm1 but truncated").unwrap();
-    assert_eq!(
-        fresh().load("redis", redis).unwrap().cache_status(),
-        CacheStatus::Rebuilt
-    );
-    let runtime = fresh();
-    let again = runtime.load("redis", redis).unwrap();
-    assert_eq!(again.cache_status(), CacheStatus::Hit);
-    render_redis(&runtime, &again);
-
-    let err = fresh()
-        .render(&again, &request(json!({})), &Limits::default())
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("loaded by another Runtime"),
-        "{err}"
-    );
-}
-
-fn cache_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir.join("v1"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
-        .collect();
-    entries.sort();
-    entries
-}
-
-#[test]
-fn explicit_unusable_cache_dir_is_an_error() {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let err = Runtime::new(RuntimeOptions {
-        cache_dir: Some(file.path().join("below-a-file")),
-        progress: false,
-    })
-    .err()
-    .expect("a cache dir under a file cannot be created");
-    assert!(matches!(err, SandboxError::Cache { .. }), "{err:?}");
-    assert!(err.to_string().contains("below-a-file"), "{err}");
 }
 
 // ---- every guest ---------------------------------------------------------

@@ -1,0 +1,473 @@
+//! The compile cache: components precompiled to native code, on disk, that
+//! the host runs only if it can prove it compiled exactly those bytes.
+//!
+//! Compiling a component with Cranelift takes 25 ms for a small Rust
+//! component and seconds for a JavaScript or Python one; loading a cached
+//! artifact takes a few milliseconds. But `Component::deserialize` runs the
+//! native code it is given as is, so whoever can write the cache directory
+//! (a CI cache restored from another branch or fork, a shared runner
+//! volume, a world-writable directory) must not be able to choose it.
+//!
+//! - **Location**: `WASMCHART_CACHE_DIR`, else the user cache directory
+//!   (`$XDG_CACHE_HOME/wasmchart`, `~/.cache/wasmchart`,
+//!   `~/Library/Caches/wasmchart` on macOS), in a `v1` subdirectory created
+//!   mode 0700. An existing `v1` owned by another user or writable by group
+//!   or others is not used: components are compiled in memory, with one
+//!   warning.
+//! - **Key** (`key.rs`): a per-user secret, `<config dir>/cache-key`
+//!   (`WASMCHART_CONFIG_DIR`, else `$XDG_CONFIG_HOME/wasmchart`, else
+//!   `~/.config/wasmchart`), 32 random bytes, mode 0600 in a 0700
+//!   directory, created atomically on first use. It is never inside the
+//!   cache directory (nor the cache inside the config directory): a copy or
+//!   restore of the cache never carries it. A key others can read is
+//!   replaced, with a warning.
+//! - **Entry** (`entry.rs`): file name from the component's SHA-256 and the
+//!   engine (`precompile_compatibility_hash`, wasmtime and wasmchart
+//!   versions); a header holding the key's public id, the component's
+//!   SHA-256, the engine id and the artifact length; an HMAC-SHA256 with
+//!   the key over header and artifact; the artifact. Written to a temporary
+//!   file (0600) in the same directory and renamed into place.
+//! - **Checks on load** (`read.rs`): the entry is opened once, without
+//!   following a symlink or blocking on a FIFO; `fstat` of that descriptor
+//!   must show a regular file with one link, owned by this user, not
+//!   writable by group or others, at most 1 GiB; it is read whole from the
+//!   same descriptor and `fstat` again (same identity, or it changed while
+//!   read). Then every header field must match this load (key id, component,
+//!   engine, length) and the MAC must verify, unless a stamp vouches for
+//!   the file.
+//! - **Stamps** (`stamp.rs`), the warm path: the HMAC over a 35 MB artifact
+//!   costs about 25 ms with SHA-NI (75 ms on a loaded 2-core runner), on
+//!   every load. So after writing an entry, or after one full check, the
+//!   host records `<entry>.stamp`: the file's device, inode, size, mtime
+//!   and ctime (ns) and its name, MAC'd with the key. A later load whose
+//!   `fstat` matches a valid stamp skips the MAC over the artifact
+//!   ([`CacheStatus::Hit`]); any other load verifies in full
+//!   ([`CacheStatus::Verified`]) and stamps the file.
+//! - **Refusals**: an entry that fails any check is deleted and rebuilt
+//!   ([`CacheStatus::Rebuilt`]) with one warning saying why; each kind of
+//!   warning is shown once per runtime (`warnings.rs`).
+//!
+//! Why a stamp is as good as the MAC: see the comment in [`deserialize`].
+//! The cache needs Unix ownership and inode semantics; elsewhere it is off.
+
+mod entry;
+mod fsx;
+mod key;
+mod read;
+mod stamp;
+mod warnings;
+
+use super::error::SandboxError;
+use entry::{Binding, Trusted};
+use fsx::Identity;
+use key::CacheKey;
+use read::Refusal;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use warnings::Warnings;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// wasmtime's version, part of the key (the workspace pins it exactly).
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// What the cache did for one load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Loaded from an entry a valid stamp vouched for (the warm path: the
+    /// header was checked, the MAC over the artifact was not recomputed).
+    Hit,
+    /// Loaded from an entry whose MAC was verified in full (first load
+    /// after a restore or copy, or after the file changed); now stamped.
+    Verified,
+    /// No entry: compiled and stored.
+    Miss,
+    /// An entry was refused (forged, foreign, unsafe, truncated...):
+    /// discarded, compiled and stored again.
+    Rebuilt,
+    /// No usable cache directory or key: compiled in memory only.
+    Disabled,
+}
+
+/// A cache directory bound to one engine configuration and one key.
+#[derive(Debug)]
+pub struct Cache {
+    store: Option<Store>,
+    /// SHA-256 of the engine's compatibility hash (names entries).
+    engine_hash: [u8; 32],
+    /// The engine hash with the wasmtime and wasmchart versions (in headers).
+    engine_id: [u8; 32],
+    warnings: Warnings,
+}
+
+#[derive(Debug)]
+struct Store {
+    dir: PathBuf,
+    key: CacheKey,
+}
+
+impl Cache {
+    /// Opens (creating it) the cache at `dir`, or the default location when
+    /// `None`, with the key from `config_dir` (default: the user's config
+    /// directory). An explicit directory that cannot be created, or that
+    /// is nested with the config directory, is an error; any other problem
+    /// turns caching off with a warning, since caching is an optimisation.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::Cache`] for an unusable explicit directory.
+    pub fn open(
+        engine: &Engine,
+        dir: Option<PathBuf>,
+        config_dir: Option<PathBuf>,
+    ) -> Result<Self, SandboxError> {
+        let engine_hash = engine_hash(engine);
+        let engine_id: [u8; 32] = Sha256::new()
+            .chain_update(engine_hash)
+            .chain_update(WASMTIME_VERSION)
+            .chain_update(env!("CARGO_PKG_VERSION"))
+            .finalize()
+            .into();
+        let mut cache = Cache {
+            store: None,
+            engine_hash,
+            engine_id,
+            warnings: Warnings::default(),
+        };
+        cache.store = cache.open_store(dir, config_dir)?;
+        Ok(cache)
+    }
+
+    fn open_store(
+        &self,
+        dir: Option<PathBuf>,
+        config_dir: Option<PathBuf>,
+    ) -> Result<Option<Store>, SandboxError> {
+        if !cfg!(unix) {
+            return Ok(None);
+        }
+        let (root, explicit) = match dir.or_else(|| env_dir("WASMCHART_CACHE_DIR")) {
+            Some(dir) => (dir, true),
+            None => match default_dir() {
+                Some(dir) => (dir, false),
+                None => return Ok(None),
+            },
+        };
+        let config = match key::config_dir(config_dir) {
+            Ok(config) => config,
+            Err(reason) => return Ok(self.off(reason)),
+        };
+        if let Some(reason) = nesting(&root, &config) {
+            if explicit {
+                return Err(SandboxError::Cache { path: root, reason });
+            }
+            return Ok(self.off(reason));
+        }
+        let dir = root.join("v1");
+        match private_dir(&dir) {
+            Ok(()) => {}
+            Err(DirProblem::Create(e)) if explicit => {
+                return Err(SandboxError::Cache {
+                    path: dir,
+                    reason: format!("cannot create the directory: {e}"),
+                });
+            }
+            Err(DirProblem::Create(_)) => return Ok(None),
+            Err(DirProblem::Unsafe(why)) => {
+                self.warnings.warn(
+                    "directory",
+                    format!(
+                        "compile cache directory '{}' not used: {why}; compiling components in memory",
+                        dir.display()
+                    ),
+                );
+                return Ok(None);
+            }
+        }
+        match key::load(&config, &mut |message| self.warnings.warn("key", message)) {
+            Ok(key) => Ok(Some(Store { dir, key })),
+            Err(reason) => Ok(self.off(reason)),
+        }
+    }
+
+    fn off(&self, reason: String) -> Option<Store> {
+        self.warnings.warn(
+            "off",
+            format!("compile cache off: {reason}; compiling components in memory"),
+        );
+        None
+    }
+
+    /// The directory entries live in, if caching is on.
+    pub fn dir(&self) -> Option<&Path> {
+        self.store.as_ref().map(|s| s.dir.as_path())
+    }
+
+    /// The warnings shown so far (once per kind), without `warning: `.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.list()
+    }
+
+    /// The entry file name for component bytes with SHA-256 `digest`.
+    fn entry_name(&self, digest: &[u8; 32]) -> String {
+        let key = Sha256::new()
+            .chain_update(digest)
+            .chain_update(self.engine_hash)
+            .chain_update(WASMTIME_VERSION)
+            .chain_update(env!("CARGO_PKG_VERSION"))
+            .finalize();
+        format!("{}.cwasm", hex(&key))
+    }
+
+    /// Loads the component with SHA-256 `digest`, compiling it with
+    /// `compile` on a miss or a refused entry and storing the result.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `compile` returns; cache I/O failures never fail a load.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        digest: &[u8; 32],
+        compile: impl FnOnce() -> Result<Vec<u8>, SandboxError>,
+    ) -> Result<(Component, CacheStatus), SandboxError> {
+        let fresh = |artifact: &[u8], path: &Path| {
+            deserialize(engine, Trusted::fresh(artifact)).map_err(|reason| SandboxError::Cache {
+                path: path.to_path_buf(),
+                reason: format!("cannot load the component just compiled: {reason}"),
+            })
+        };
+        let Some(store) = &self.store else {
+            let artifact = compile()?;
+            return Ok((fresh(&artifact, Path::new(""))?, CacheStatus::Disabled));
+        };
+        let name = self.entry_name(digest);
+        let path = store.dir.join(&name);
+        let binding = Binding {
+            key: &store.key,
+            digest,
+            engine: &self.engine_id,
+        };
+        let status = match lookup(engine, &path, &name, binding) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => CacheStatus::Miss,
+            Err(refusal) => {
+                self.discard(&path, &refusal);
+                CacheStatus::Rebuilt
+            }
+        };
+        let artifact = compile()?;
+        if let Err(e) = write_entry(&path, &name, binding, &artifact) {
+            self.warnings.warn(
+                "write",
+                format!(
+                    "cannot write compile cache entry '{}': {e}; it will be compiled again next time",
+                    path.display()
+                ),
+            );
+        }
+        Ok((fresh(&artifact, &path)?, status))
+    }
+
+    fn discard(&self, path: &Path, refusal: &Refusal) {
+        // Best effort: a stale entry is replaced by the rebuild anyway.
+        let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(stamp::path_for(path));
+        self.warnings.warn(
+            refusal.kind(),
+            format!(
+                "compile cache entry '{}' refused: {refusal}; compiling the component again",
+                path.display()
+            ),
+        );
+    }
+}
+
+/// Reads, checks and deserializes the entry at `path`.
+fn lookup(
+    engine: &Engine,
+    path: &Path,
+    name: &str,
+    binding: Binding<'_>,
+) -> Result<Option<(Component, CacheStatus)>, Refusal> {
+    let Some(checked) = read::read(path, name, binding)? else {
+        return Ok(None);
+    };
+    let component = deserialize(engine, checked.artifact(binding)?).map_err(Refusal::Rejected)?;
+    if checked.stamped {
+        return Ok(Some((component, CacheStatus::Hit)));
+    }
+    // A missing stamp only costs a full check next time.
+    let _ = stamp::write(binding.key, path, name, checked.identity);
+    Ok(Some((component, CacheStatus::Verified)))
+}
+
+/// Turns a trusted artifact into a component.
+fn deserialize(engine: &Engine, artifact: Trusted<'_>) -> Result<Component, String> {
+    // SAFETY: `Component::deserialize` is unsafe because wasmtime executes
+    // the native code in the artifact without validating it. A `Trusted`
+    // artifact holds exactly what `Engine::precompile_component` produced,
+    // in this host, for this component and this engine:
+    // - a fresh compile in this process; or
+    // - an entry read into memory from one open descriptor, whose header
+    //   names this component's SHA-256 and this engine, and whose
+    //   HMAC-SHA256 over header and artifact verifies with the user's cache
+    //   key. The key is 32 random bytes in a 0600 file in a 0700 config
+    //   directory outside the cache, checked to be this user's and private,
+    //   so whoever can write, copy, swap or restore cache files cannot
+    //   compute a MAC, and an entry moved under another component's or
+    //   engine's name fails the header check; or
+    // - an entry whose MAC was verified that way (or that this host wrote)
+    //   earlier, recognised by a stamp: a MAC (same key) over the entry's
+    //   name and the `fstat` identity of the file it was verified or
+    //   written through: device, inode, size, mtime and ctime in ns. The
+    //   stamp matches the `fstat` of the descriptor the bytes were read
+    //   from, before and after the read. The file is this user's, not
+    //   writable by group or others, with one link (checked on that
+    //   descriptor), so only this user (or root) can open it for writing,
+    //   and any write, chmod, chown, link or rename sets ctime to the
+    //   current time, which no unprivileged call can set back; a restore,
+    //   copy or replacement is a new inode with a new ctime. So the bytes
+    //   are the ones that were verified. Attackers with root, with this
+    //   user's identity, or with raw access to the block device can also
+    //   replace the binary or the key and are out of scope.
+    // wasmtime also rejects, with an error, artifacts from another version
+    // or configuration. The bytes are deserialized from memory, never
+    // mapped from a file that could change after the check.
+    #[allow(unsafe_code)]
+    let component = unsafe { Component::deserialize(engine, artifact.bytes()) };
+    component.map_err(|e| format!("{e:#}"))
+}
+
+/// Writes the entry (temporary file, 0600, renamed into place) and stamps
+/// it with the identity of the file as written, taken from the descriptor
+/// it was written through, after the rename.
+fn write_entry(
+    path: &Path,
+    name: &str,
+    binding: Binding<'_>,
+    artifact: &[u8],
+) -> std::io::Result<()> {
+    if (artifact.len() + entry::HEADER_LEN) as u64 > read::MAX_ENTRY_BYTES {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&entry::header(binding, artifact))?;
+    tmp.write_all(artifact)?;
+    tmp.as_file().sync_all()?;
+    let file = tmp.persist(path).map_err(|e| e.error)?;
+    let identity = Identity::of(&file.metadata()?);
+    stamp::write(binding.key, path, name, identity)
+}
+
+enum DirProblem {
+    Create(std::io::Error),
+    Unsafe(String),
+}
+
+/// Creates `dir` (mode 0700) if needed and refuses one another user owns
+/// or that group or others may write.
+fn private_dir(dir: &Path) -> Result<(), DirProblem> {
+    fsx::create_private_dir(dir).map_err(DirProblem::Create)?;
+    let meta = std::fs::metadata(dir).map_err(DirProblem::Create)?;
+    if !meta.is_dir() {
+        return Err(DirProblem::Unsafe("it is not a directory".into()));
+    }
+    fsx::check_private(&meta).map_err(|why| DirProblem::Unsafe(why.to_string()))
+}
+
+/// A sentence if the cache and config directories are inside one another.
+fn nesting(cache: &Path, config: &Path) -> Option<String> {
+    let (a, b) = (resolved(cache), resolved(config));
+    let nested = a
+        .iter()
+        .any(|x| b.iter().any(|y| x.starts_with(y) || y.starts_with(x)));
+    nested.then(|| {
+        format!(
+            "the compile cache directory '{}' and the config directory '{}' that holds the cache \
+             key are inside one another; keep them apart (WASMCHART_CACHE_DIR, \
+             WASMCHART_CONFIG_DIR) so that a copy or restore of the cache never carries its key",
+            cache.display(),
+            config.display()
+        )
+    })
+}
+
+/// `path` made absolute, and with its longest existing prefix resolved.
+fn resolved(path: &Path) -> [PathBuf; 2] {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut real = absolute.clone();
+    for base in absolute.ancestors() {
+        if let Ok(canonical) = std::fs::canonicalize(base) {
+            let rest = absolute.strip_prefix(base).unwrap_or(Path::new(""));
+            real = canonical.join(rest);
+            break;
+        }
+    }
+    [absolute, real]
+}
+
+/// A SHA-256 of the engine's compatibility hash.
+fn engine_hash(engine: &Engine) -> [u8; 32] {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.finalize().into()
+}
+
+fn env_dir(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The user cache directory for wasmchart, if the environment names one.
+pub fn default_dir() -> Option<PathBuf> {
+    let base = if cfg!(windows) {
+        env_dir("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        env_dir("HOME").map(|h| h.join("Library").join("Caches"))
+    } else {
+        env_dir("XDG_CACHE_HOME")
+            .filter(|p| p.is_absolute())
+            .or_else(|| env_dir("HOME").map(|h| h.join(".cache")))
+    };
+    base.map(|b| b.join("wasmchart"))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn nested_directories_are_refused_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, config) = (dir.path().join("cache"), dir.path().join("config"));
+        assert_eq!(nesting(&cache, &config), None);
+        let inside = cache.join("config");
+        let text = nesting(&cache, &inside).expect("config inside the cache");
+        assert!(text.contains("inside one another"), "{text}");
+        assert!(nesting(&config.join("cache"), &config).is_some());
+        assert!(nesting(&config, &config).is_some());
+        std::os::unix::fs::symlink(&config, dir.path().join("link")).unwrap();
+        std::fs::create_dir(&config).unwrap();
+        assert!(nesting(&dir.path().join("link").join("c"), &config).is_some());
+    }
+}
