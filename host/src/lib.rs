@@ -17,10 +17,16 @@
 //!    namespace, label, reject duplicates, Helm's install order;
 //! 5. output — [`output`]: a `helm template`-like stream, JSON, or files.
 //!
+//! Cutting across: [`policy`], the operator's rules for what a render may
+//! emit and how far limits go, and [`text`], which makes every piece of
+//! untrusted text safe to print.
+//!
 //! The `wasmchart` binary ([`cli`]) is a thin shell over these.
 
 pub mod cli;
 pub mod output;
+pub mod policy;
 pub mod post;
 pub mod render;
 pub mod sandbox;
+pub mod text;
