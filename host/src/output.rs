@@ -19,11 +19,15 @@ pub enum Format {
 
 /// Formats objects as `helm template` does: `---`, `# Source: <path>`,
 /// then the object.
+///
+/// Sources were checked to be plain paths when they arrived; they are
+/// escaped once more here, so that no source can ever end the `# Source:`
+/// line and start a document of its own.
 pub fn to_yaml_stream(objects: &[Object]) -> String {
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n# Source: ");
-        out.push_str(&o.source);
+        out.push_str(&crate::text::escape(&o.source));
         out.push('\n');
         out.push_str(&wasmchart_values::yaml::to_string(&o.value));
     }
@@ -86,7 +90,7 @@ fn group_by_file(objects: &[Object]) -> Result<BTreeMap<PathBuf, String>> {
         let rel = safe_relative(&o.source)?;
         let text = files.entry(rel).or_default();
         text.push_str("---\n# Source: ");
-        text.push_str(&o.source);
+        text.push_str(&crate::text::escape(&o.source));
         text.push('\n');
         text.push_str(&wasmchart_values::yaml::to_string(&o.value));
     }
@@ -99,7 +103,11 @@ fn group_by_file(objects: &[Object]) -> Result<BTreeMap<PathBuf, String>> {
 fn safe_relative(source: &str) -> Result<PathBuf> {
     let path = Path::new(source);
     let ok = !source.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
-    anyhow::ensure!(ok, "source path '{source}' is not a plain relative path");
+    anyhow::ensure!(
+        ok,
+        "source path '{}' is not a plain relative path",
+        crate::text::escape(source)
+    );
     Ok(path.to_path_buf())
 }
 
@@ -158,6 +166,46 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, ["u"]);
+    }
+
+    /// Whatever strings a component puts in keys and values, the stream
+    /// reads back as exactly the objects written, one document each, and
+    /// holds no raw control character.
+    #[test]
+    fn hostile_strings_cannot_break_the_stream() {
+        let hostile = [
+            "a\n---\napiVersion: v1\nkind: Secret\n",
+            "--- \n...\n# Source: x",
+            "\u{1b}]0;t\u{7}\r\n",
+            "\0\u{85}\u{2028}\u{2029}\u{feff}\u{202e}",
+            "  leading\n\ttabs\n",
+            "key: value\n- item",
+            "...",
+            "---",
+            "'\"\\",
+            &"long ".repeat(150),
+        ];
+        let objects: Vec<Object> = hostile
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Object {
+                source: format!("u/t{i}.yaml\n---\nforged"),
+                value: json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": format!("c{i}"), "labels": {*h: *h}, "annotations": {"a": h}},
+                    "data": {*h: h, "list": [h, {*h: h}]}}),
+            })
+            .collect();
+        let stream = to_yaml_stream(&objects);
+        let bad = stream.chars().find(|&c| c.is_control() && c != '\n');
+        assert_eq!(bad, None, "{stream}");
+        let headers = stream
+            .lines()
+            .filter(|l| l.starts_with("---") || l.starts_with("# Source:"))
+            .count();
+        assert_eq!(headers, 2 * objects.len(), "{stream}");
+        let docs = wasmchart_values::yaml::parse_documents(&stream, "t").unwrap();
+        let values: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
+        assert_eq!(docs.iter().collect::<Vec<_>>(), values);
     }
 
     #[test]

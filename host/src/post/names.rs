@@ -51,7 +51,10 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
         }
         Rule::PathSegment => "a path segment (not empty, '.' or '..', without '/' or '%')",
     };
-    Err(format!("metadata.name '{name}' of {kind} must be {rule}"))
+    Err(format!(
+        "metadata.name '{}' of {kind} must be {rule}",
+        crate::text::escape_short(name, 300)
+    ))
 }
 
 fn is_label(s: &str, must_start_with_letter: bool) -> bool {

@@ -1,6 +1,7 @@
 //! Parsing and checking one manifest returned by a component.
 
 use super::names::check_name;
+use crate::text::escape_short;
 use serde_json::Value;
 use wasmchart_values::yaml::kind_name;
 
@@ -42,7 +43,8 @@ fn check_object(object: &Value) -> Result<(), String> {
         || !kind.chars().all(|c| c.is_ascii_alphanumeric())
     {
         return Err(format!(
-            "kind '{kind}' is not a Kubernetes kind (CamelCase, letters and digits)"
+            "kind '{}' is not a Kubernetes kind (CamelCase, letters and digits)",
+            escape_short(kind, 300)
         ));
     }
     let metadata = map
@@ -86,7 +88,8 @@ fn check_api_version(v: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "apiVersion '{v}' is not of the form 'version' or 'group/version'"
+            "apiVersion '{}' is not of the form 'version' or 'group/version'",
+            escape_short(v, 300)
         ))
     }
 }
@@ -96,7 +99,8 @@ fn check_string_map(v: Option<&Value>, field: &str) -> Result<(), String> {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(m)) => match m.iter().find(|(_, v)| !v.is_string()) {
             Some((k, v)) => Err(format!(
-                "{field}.{k} must be a string, not {}",
+                "{field}.{} must be a string, not {}",
+                escape_short(k, 300),
                 kind_name(v)
             )),
             None => Ok(()),
@@ -145,6 +149,10 @@ mod tests {
                 "labels.x must be a string",
             ),
             ("- a\n", "not an object"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a\\e[2J\\nb\"}\n",
+                "metadata.name 'a\\x1b[2J\\nb'",
+            ),
             (
                 "apiVersion: a/b/c\nkind: ConfigMap\nmetadata: {name: a}\n",
                 "apiVersion 'a/b/c'",
