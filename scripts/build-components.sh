@@ -9,6 +9,9 @@
 #
 # Work that is up to date is skipped (cargo decides for Rust; JS and Python
 # components are rebuilt when a source, the WIT or a pinned tool changed).
+# Each install records, in target/guests/stamps/<sub>, a content hash of the
+# component's sources and of the installed .wasm; the host tests recompute
+# both and refuse to test a component whose sources changed since.
 # Usage: scripts/build-components.sh [--force]
 # Toolchains come from scripts/setup.sh.
 set -euo pipefail
@@ -89,6 +92,34 @@ build_python() {
   say "python: built $name.wasm ($(wc -c <"$out") bytes) in $(elapsed "$t0")"
 }
 
+# The source files a component is built from, by language (see the header).
+inputs() {
+  case $2 in
+    rust) echo plugins/Cargo.toml plugins/Cargo.lock plugins/sdk "plugins/components/$1" wit ;;
+    js) echo plugins/js/build.mjs plugins/js/package-lock.json "plugins/js/$1" wit ;;
+    python) echo plugins/python/requirements.txt "plugins/python/$1" wit ;;
+  esac
+}
+
+# SHA-256 over the `sha256sum` lines of every file under the arguments,
+# sorted by path: host/tests/all/imprun.rs computes the same.
+inputs_hash() {
+  find "$@" -type f -not -path '*/__pycache__/*' -not -path '*/node_modules/*' -print0 |
+    LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+}
+
+# Records what the installed component was built from (written atomically).
+stamp_component() {
+  local sub=$1 lang=$2 stamps=$OUT/stamps
+  mkdir -p "$stamps"
+  # shellcheck disable=SC2046 # inputs are space-free repository paths
+  {
+    printf 'inputs %s\n' "$(inputs_hash $(inputs "$sub" "$lang"))"
+    printf 'wasm %s\n' "$(sha256sum <"examples/imprun/charts/$sub/$sub.wasm" | cut -d' ' -f1)"
+  } >"$stamps/$sub.tmp"
+  mv "$stamps/$sub.tmp" "$stamps/$sub"
+}
+
 install_component() {
   local sub=$1 built=$OUT/$2 dir=examples/imprun/charts/$1
   if [ ! -f "$built" ]; then
@@ -114,7 +145,8 @@ for entry in "${COMPONENTS[@]}"; do
   esac
 done
 for entry in "${COMPONENTS[@]}"; do
-  read -r sub _ built <<<"$entry"
+  read -r sub lang built <<<"$entry"
   install_component "$sub" "$built"
+  stamp_component "$sub" "$lang"
 done
 say "all components built"

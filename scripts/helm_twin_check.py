@@ -18,14 +18,21 @@ Not compared, and why:
   `secrets:`: Secrets and SealedSecrets hold values classic Helm can neither
   derive stably nor seal, and the host's least-privilege ServiceAccounts,
   Roles and RoleBindings have no counterpart in the twin. They are listed.
-- labels only one side sets (e.g. the host's own labels), and the two that
-  name the tool: `app.kubernetes.io/managed-by` and `helm.sh/chart`;
+- the labels that name the tool (`app.kubernetes.io/managed-by`,
+  `helm.sh/chart`) and the host's own label naming the component
+  (`wasmchart/component`, HOST_LABELS); every other label, including one
+  that only one side sets, is compared;
 - annotations `checksum/*` the host adds to pod templates, and other fields
   in HOST_INJECTED (the host-managed ServiceAccount a pod runs as), which
   Helm cannot compute.
 
+The check cannot pass by comparing nothing: an environment with no object
+compared, an object rendered twice on one side, or no environment at all
+(neither `environments:` in the umbrella's Chart.yaml nor --env) fails it.
+
 Exit status 0 when every environment matches, 1 on any difference (with a
-readable diff), 2 when a renderer fails or the tools are missing.
+readable diff), 2 when a renderer fails, the tools are missing or there is
+no environment to check.
 
     .venv/bin/python scripts/helm_twin_check.py [--wasmchart BIN] [--env ENV]...
 """
@@ -61,6 +68,8 @@ OAUTH = {
     "google": {"CLIENT_ID": "twin-google-id", "CLIENT_SECRET": "twin-google-secret"},
 }
 TOOL_LABELS = {"app.kubernetes.io/managed-by", "helm.sh/chart"}
+# Labels the wasmchart host adds to every object, which Helm has no reason to set.
+HOST_LABELS = {"wasmchart/component"}
 # Umbrella-level kinds both sides render deterministically from the same values.
 COMPARED_UMBRELLA_KINDS = {"Certificate", "ExternalSecret"}
 # Pod-spec fields the host may set on components' pods and Helm cannot.
@@ -207,11 +216,9 @@ def normalise(ours: dict, theirs: dict) -> tuple[dict, dict]:
     """Copies of both objects with the differences that are by design
     removed (see the module docs)."""
     ours, theirs = copy.deepcopy(ours), copy.deepcopy(theirs)
-    for a, b in zip(label_maps(ours), label_maps(theirs)):
-        la, lb = a.get("labels") or {}, b.get("labels") or {}
-        shared = {k for k in la.keys() & lb.keys() if k not in TOOL_LABELS}
-        for m, labels in ((a, la), (b, lb)):
-            kept = {k: v for k, v in labels.items() if k in shared}
+    for maps, dropped in ((label_maps(ours), TOOL_LABELS | HOST_LABELS), (label_maps(theirs), TOOL_LABELS)):
+        for m in maps:
+            kept = {k: v for k, v in (m.get("labels") or {}).items() if k not in dropped}
             if kept:
                 m["labels"] = kept
             else:
@@ -243,12 +250,26 @@ def compared(source: str, obj: dict) -> bool:
     return "/charts/" in source or obj.get("kind") in COMPARED_UMBRELLA_KINDS
 
 
+def by_key(side: str, rendered: list, problems: list[str]) -> dict:
+    """The compared objects of one side by key; an object rendered twice is
+    a problem, not silently one of the two."""
+    out: dict = {}
+    for source, obj in rendered:
+        if not compared(source, obj):
+            continue
+        k = key(obj)
+        if k in out:
+            problems.append(f"{side} renders {show(k)} twice")
+        out[k] = obj
+    return out
+
+
 def compare(env: str, ours: list, theirs: list) -> tuple[list[str], list[str]]:
     """(differences, notes) for one environment."""
-    mine = {key(o): o for s, o in ours if compared(s, o)}
-    helms = {key(o): o for s, o in theirs if compared(s, o)}
+    problems: list[str] = []
+    mine = by_key("wasmchart", ours, problems)
+    helms = by_key("Helm", theirs, problems)
     skipped = sorted(show(key(o)) for s, o in ours if not compared(s, o))
-    problems = []
     for k in sorted(mine.keys() - helms.keys(), key=str):
         problems.append(f"only wasmchart renders {show(k)}")
     for k in sorted(helms.keys() - mine.keys(), key=str):
@@ -258,7 +279,10 @@ def compare(env: str, ours: list, theirs: list) -> tuple[list[str], list[str]]:
         if a != b:
             diff = difflib.unified_diff(dump(b), dump(a), "helm", "wasmchart", lineterm="", n=4)
             problems.append(f"{show(k)} differs:\n" + "\n".join("    " + line for line in diff))
-    notes = [f"{len(mine.keys() & helms.keys())} objects compared"]
+    both = len(mine.keys() & helms.keys())
+    if both == 0:
+        problems.append("no object compared: neither side rendered a comparable object")
+    notes = [f"{both} objects compared"]
     if skipped:
         notes.append(f"{len(skipped)} host-managed not compared: {', '.join(skipped)}")
     return problems, notes
@@ -279,6 +303,13 @@ def main() -> int:
     args = parser.parse_args()
     declared = environments()
     envs = args.env or list(declared)
+    if not envs:
+        print(
+            f"helm_twin_check: no environment to check: {CHART / 'Chart.yaml'} declares no "
+            "`environments:` and no --env was given",
+            file=sys.stderr,
+        )
+        return 2
     binary = wasmchart_command(args.wasmchart)
     failed = 0
     for env in envs:

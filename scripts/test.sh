@@ -10,6 +10,24 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo test --workspace --locked
 cargo test --manifest-path plugins/Cargo.toml --locked -p wasmchart-sdk
-(cd plugins/js && npm test --silent)
-(cd plugins/python/imp-runtime-exporter && ../../../.venv/bin/python -m unittest --quiet)
+
+# `node --test` and `python -m unittest` exit 0 when they find no test at all,
+# so a renamed or moved test file would pass silently: each runner's own
+# count must be positive.
+fail() { printf 'test: error: %s\n' "$*" >&2; exit 1; }
+
+js_out=$(cd plugins/js && npm test --silent -- --test-reporter=tap 2>&1) ||
+  { printf '%s\n' "$js_out"; fail "JavaScript component tests failed (cd plugins/js && npm test)"; }
+js_count=$(sed -n 's/^# tests \([0-9][0-9]*\)$/\1/p' <<<"$js_out" | tail -n 1)
+[ "${js_count:-0}" -gt 0 ] ||
+  { printf '%s\n' "$js_out"; fail "plugins/js: node --test ran no test (expected plugins/js/*/test/*.test.js)"; }
+echo "test: JavaScript components: $js_count tests passed"
+
+py_out=$(cd plugins/python/imp-runtime-exporter && ../../../.venv/bin/python -m unittest 2>&1) ||
+  { printf '%s\n' "$py_out"; fail "Python component tests failed (cd plugins/python/imp-runtime-exporter && python -m unittest)"; }
+py_count=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' <<<"$py_out" | tail -n 1)
+[ "${py_count:-0}" -gt 0 ] ||
+  { printf '%s\n' "$py_out"; fail "plugins/python/imp-runtime-exporter: python -m unittest ran no test (expected tests/test_*.py)"; }
+echo "test: Python components: $py_count tests passed"
+
 .venv/bin/python scripts/helm_twin_check.py

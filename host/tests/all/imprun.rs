@@ -4,7 +4,7 @@
 //!   (after an intended change, regenerate them with `WASMCHART_BLESS=1
 //!   cargo test -p wasmchart --test all imprun` and review the diff);
 //! - every object passes Kubernetes 1.31 schema validation, and the
-//!   Certificates and ExternalSecrets their CRD schemas
+//!   Certificates, ExternalSecrets and SealedSecrets their CRD schemas
 //!   (`scripts/k8s_validate.py` in the project's `.venv`);
 //! - production shows the guide's numbers; local renders MongoDB and Redis
 //!   only; a new environment takes one values file.
@@ -46,15 +46,140 @@ fn chart_dir() -> PathBuf {
     repo_root().join("examples/imprun")
 }
 
-/// Fails with the fix when a component was not built.
+/// Fails with the fix when a component was not built, or was built from
+/// other sources than the ones in the tree (see [`require_fresh_component`]).
 fn require_components(chart: &Path) {
-    for sub in SUBCHARTS {
-        let wasm = chart.join(format!("charts/{sub}/{sub}.wasm"));
-        assert!(
-            wasm.is_file(),
-            "component {} is missing: run scripts/build-components.sh",
+    static CHECKED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        for sub in SUBCHARTS {
+            let wasm = chart.join(format!("charts/{sub}/{sub}.wasm"));
+            assert!(
+                wasm.is_file(),
+                "component {} is missing: run scripts/build-components.sh",
+                wasm.display()
+            );
+            require_fresh_component(sub);
+        }
+    });
+}
+
+/// The source files each example component is built from, as
+/// `scripts/build-components.sh` lists them (`inputs`).
+fn component_inputs(sub: &str) -> Vec<String> {
+    match sub {
+        "imprun-console" => vec![
+            "plugins/js/build.mjs".into(),
+            "plugins/js/package-lock.json".into(),
+            format!("plugins/js/{sub}"),
+            "wit".into(),
+        ],
+        "imp-runtime-exporter" => vec![
+            "plugins/python/requirements.txt".into(),
+            format!("plugins/python/{sub}"),
+            "wit".into(),
+        ],
+        _ => vec![
+            "plugins/Cargo.toml".into(),
+            "plugins/Cargo.lock".into(),
+            "plugins/sdk".into(),
+            format!("plugins/components/{sub}"),
+            "wit".into(),
+        ],
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Regular files under `rel` (a repository path), skipping `__pycache__`
+/// and `node_modules` and not following symlinks, as `find -type f` does.
+fn files_under(rel: &str, out: &mut Vec<String>) {
+    let path = repo_root().join(rel);
+    let Ok(meta) = fs::symlink_metadata(&path) else {
+        return;
+    };
+    if meta.is_file() {
+        out.push(rel.to_string());
+    } else if meta.is_dir() {
+        for entry in fs::read_dir(&path).expect("read source dir") {
+            let name = entry.expect("dir entry").file_name();
+            let name = name.to_str().expect("UTF-8 source path");
+            if name != "__pycache__" && name != "node_modules" {
+                files_under(&format!("{rel}/{name}"), out);
+            }
+        }
+    }
+}
+
+/// The hash `inputs_hash` in `scripts/build-components.sh` computes: SHA-256
+/// of the `sha256sum` lines of every input file, sorted by path.
+fn inputs_hash(sub: &str) -> String {
+    let mut files = Vec::new();
+    for rel in component_inputs(sub) {
+        files_under(&rel, &mut files);
+    }
+    files.sort_unstable();
+    let listing: String = files
+        .iter()
+        .map(|f| {
+            let bytes = fs::read(repo_root().join(f)).expect("read source file");
+            format!("{}  {f}\n", sha256_hex(&bytes))
+        })
+        .collect();
+    sha256_hex(listing.as_bytes())
+}
+
+/// Fails, naming `scripts/build-components.sh`, unless the installed
+/// `examples/imprun/charts/<sub>/<sub>.wasm` is the one the script built
+/// from the sources now in the tree: the script's stamp
+/// (`target/guests/stamps/<sub>`) must name both this file's SHA-256 and
+/// the current sources' hash. Without it a local `cargo test` after editing
+/// a component would silently test the old bytes.
+pub(crate) fn require_fresh_component(sub: &str) {
+    let stamp_path = repo_root().join(format!("target/guests/stamps/{sub}"));
+    let stamp = fs::read_to_string(&stamp_path).unwrap_or_else(|e| {
+        panic!(
+            "component '{sub}' has no build record {} ({e}): run scripts/build-components.sh",
+            stamp_path.display()
+        )
+    });
+    let field = |name: &str| {
+        stamp
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{}: no '{name}' line", stamp_path.display()))
+            .to_string()
+    };
+    let wasm = chart_dir().join(format!("charts/{sub}/{sub}.wasm"));
+    let bytes = fs::read(&wasm).unwrap_or_else(|e| {
+        panic!(
+            "component {} is missing ({e}): run scripts/build-components.sh",
             wasm.display()
-        );
+        )
+    });
+    assert!(
+        sha256_hex(&bytes) == field("wasm"),
+        "{} is not the component scripts/build-components.sh last built: run scripts/build-components.sh",
+        wasm.display()
+    );
+    assert!(
+        inputs_hash(sub) == field("inputs"),
+        "component '{sub}' is stale: its sources ({}) changed since it was built; run \
+         scripts/build-components.sh",
+        component_inputs(sub).join(", ")
+    );
+}
+
+/// Every example component was built from the sources in the tree.
+#[test]
+fn example_components_match_their_sources() {
+    for sub in SUBCHARTS {
+        require_fresh_component(sub);
     }
 }
 
@@ -90,6 +215,11 @@ fn run_uncached(chart: &Path, env: &str, extra: &[&str]) -> Output {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("WASMCHART_CACHE_DIR", cache)
+        // The shared cache's key (see sandbox/cache): one for every test run.
+        .env(
+            "WASMCHART_CONFIG_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache-config"),
+        )
         .env("WASMCHART_SECRET_KEY", SECRET_KEY)
         .envs(OAUTH_ENV)
         .current_dir(repo_root())
@@ -157,10 +287,30 @@ fn first_difference(want: &str, got: &str) -> String {
     )
 }
 
+/// Whether this run rewrites the golden files: only `WASMCHART_BLESS=1`,
+/// and never under CI. Any other value (`0`, empty, `yes`) is a mistake
+/// that would otherwise silently turn the comparison off, so it fails.
+fn blessing() -> bool {
+    match std::env::var("WASMCHART_BLESS") {
+        Err(std::env::VarError::NotPresent) => false,
+        Ok(v) if v == "1" => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "WASMCHART_BLESS=1 under CI: goldens are blessed locally and reviewed, never in CI"
+            );
+            true
+        }
+        Ok(v) => panic!(
+            "WASMCHART_BLESS={v:?}: only WASMCHART_BLESS=1 rewrites the golden files; unset it to compare"
+        ),
+        Err(e) => panic!("WASMCHART_BLESS is not valid: {e}"),
+    }
+}
+
 fn check_golden(env: &str) {
     let rendered = render_ok(&chart_dir(), env, &[]);
     let golden = repo_root().join(format!("host/tests/data/golden/imprun-{env}.yaml"));
-    if std::env::var_os("WASMCHART_BLESS").is_some() {
+    if blessing() {
         fs::create_dir_all(golden.parent().expect("golden dir")).expect("create golden dir");
         fs::write(&golden, &rendered).expect("write golden file");
         return;
@@ -217,12 +367,11 @@ fn check_schemas(env: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains(" 0 invalid"), "unexpected report: {report}");
-    if env == "prod" {
-        assert!(
-            report.contains(" 0 custom resources without schema"),
-            "Certificates and ExternalSecrets must meet their CRD schemas: {report}"
-        );
-    }
+    assert!(
+        report.contains(" 0 custom resources without schema"),
+        "--env {env}: Certificates, ExternalSecrets and SealedSecrets must meet their CRD \
+         schemas (crates/services/tests/data/crds): {report}"
+    );
 }
 
 #[test]
@@ -558,31 +707,93 @@ fn staging_sealed_secrets_open_with_the_demo_controller_key() {
 }
 
 /// Bad values in the example fail the render with an error naming the
-/// component and the key, never a panic.
+/// component and the key in the component's own words (`key '...'`, which
+/// the echoed `--set` flag does not contain), and why; never a panic.
 #[test]
 fn bad_values_name_the_component_and_key() {
-    let cases: [(&[&str], &str); 6] = [
-        (&["--set", "mongodb.storage.size=lots"], "storage.size"),
-        (&["--set", "mongodb.replicaSetName="], "replicaSetName"),
+    let cases: [(&str, &str, &str, &str); 6] = [
         (
-            &["--set", "mongodb.service.nodePort=80"],
+            "mongodb.storage.size=lots",
+            "mongodb",
+            "storage.size",
+            "not a Kubernetes quantity",
+        ),
+        (
+            "mongodb.replicaSetName=",
+            "mongodb",
+            "replicaSetName",
+            "must be set",
+        ),
+        (
+            "mongodb.service.nodePort=80",
+            "mongodb",
             "service.nodePort",
+            "node port range",
         ),
         (
-            &["--set", "imprun-server.autoscaling.maxReplicas=2"],
+            "imprun-server.autoscaling.maxReplicas=2",
+            "imprun-server",
             "autoscaling.maxReplicas",
+            "below autoscaling.minReplicas",
         ),
-        (&["--set", "imprun-server.env.NESTED.a=b"], "env.NESTED"),
-        (&["--set", "global.mongodb.host="], "global.mongodb.host"),
+        (
+            "imprun-server.env.NESTED.a=b",
+            "imprun-server",
+            "env.NESTED",
+            "expected a string",
+        ),
+        (
+            "global.mongodb.host=",
+            "imprun-server",
+            "global.mongodb.host",
+            "is required",
+        ),
     ];
-    for (args, key) in cases {
-        let out = run(&chart_dir(), "prod", args);
+    for (set, component, key, why) in cases {
+        let out = run(&chart_dir(), "prod", &["--set", set]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} must fail");
-        assert!(
-            stderr.contains(key),
-            "{args:?}: error names '{key}': {stderr}"
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "--set {set} must fail: {stderr}"
         );
-        assert!(!stderr.contains("panicked"), "{args:?}: no panic: {stderr}");
+        assert!(out.stdout.is_empty(), "--set {set}: no output on error");
+        let want =
+            format!("component '{component}' refused to render (invalid values): key '{key}': ");
+        assert!(
+            stderr.contains(&want),
+            "--set {set}: expected {want:?} in: {stderr}"
+        );
+        assert!(
+            stderr.contains(why),
+            "--set {set}: says why ({why:?}): {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "--set {set}: no panic: {stderr}"
+        );
+    }
+}
+
+/// plugins/README ("Limits"): the first-party JavaScript and Python
+/// components render within `--memory-limit 16Mi --timeout 200ms` and fail
+/// at 8Mi, each named with the limit.
+#[test]
+fn javascript_and_python_components_fit_the_documented_headroom() {
+    render_ok(
+        &chart_dir(),
+        "prod",
+        &["--memory-limit", "16Mi", "--timeout", "200ms"],
+    );
+    let out = run(&chart_dir(), "prod", &["--memory-limit", "8Mi"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "8Mi must fail: {stderr}");
+    for component in ["imprun-console", "imp-runtime-exporter"] {
+        assert!(
+            stderr.contains(&format!(
+                "component '{component}' exceeded its 8Mi memory limit"
+            )),
+            "{stderr}"
+        );
     }
 }
