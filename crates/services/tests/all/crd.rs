@@ -1,5 +1,6 @@
-//! ExternalSecret, Certificate and Issuer output validates against the CRDs' openAPIV3Schema
-//! (v1, from external-secrets and cert-manager, descriptions stripped: tests/data/crds/).
+//! ExternalSecret, Certificate, Issuer and SealedSecret output validates against the CRDs'
+//! openAPIV3Schema (external-secrets and cert-manager v1, Bitnami sealed-secrets v1alpha1,
+//! descriptions stripped: tests/data/crds/).
 
 use serde_json::{Value, json};
 use wasmchart_services::plan;
@@ -67,4 +68,32 @@ fn certificates_and_issuers_validate() {
         !cert.is_valid(&bad),
         "secretName and issuerRef are required"
     );
+}
+
+#[test]
+fn sealed_secrets_validate_in_every_scope() {
+    let v = validator("sealedsecret-v1alpha1.schema.json");
+    let mut counted = 0;
+    for scope in ["strict", "namespace-wide", "cluster-wide"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut values = values("sealed");
+        values["secrets"]["sealed"] = json!({"scope": scope});
+        values["secrets"]["items"]["tls"] = json!({"type": "kubernetes.io/tls", "keys": {"tls.crt": {"value": "c"}, "tls.key": {"value": "k"}}});
+        let r = render(&plan(&values, &ctx(dir.path()), &env_var).unwrap());
+        let all = r.of_kind("SealedSecret");
+        assert_eq!(all.len(), 6, "{scope}");
+        for o in all {
+            assert_eq!(o["apiVersion"], "bitnami.com/v1alpha1");
+            check(&v, o);
+            counted += 1;
+        }
+    }
+    assert_eq!(counted, 18);
+    // The schema is not vacuous: encryptedData is required and holds strings.
+    let bad = json!({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {},
+        "spec": {"template": {"type": "Opaque"}}});
+    assert!(!v.is_valid(&bad), "spec.encryptedData is required");
+    let bad = json!({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {},
+        "spec": {"encryptedData": {"k": 1}}});
+    assert!(!v.is_valid(&bad), "encrypted values are strings");
 }

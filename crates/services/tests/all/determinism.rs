@@ -56,19 +56,34 @@ fn derivation_known_answer() {
     );
 }
 
-#[test]
-fn identical_twice_in_one_process() {
-    for s in ["secret", "sealed", "external"] {
-        assert_eq!(output(s), output(s), "{s}");
-    }
+/// The child mode's marker: the parent sets it to its own process id, so a
+/// variable left in the environment cannot turn the parent into a child
+/// that checks nothing.
+const CHILD_VAR: &str = "WASMCHART_SERVICES_CHILD";
+
+/// The output as bytes, exactly as serialised, with no normalisation that
+/// could hide a difference in order or formatting.
+fn output_bytes(strategy: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let r = render(&plan(&values(strategy), &ctx(dir.path()), &env_var).unwrap());
+    let mut bytes = serde_json::to_vec(&r.objects).unwrap();
+    bytes.extend(serde_json::to_vec(&r.refs).unwrap());
+    bytes
 }
 
 /// Runs this test binary again as a child (a fresh process, fresh allocator and hasher
-/// state) and compares the hash it prints.
+/// state) and compares the bytes it prints, for every strategy.
 #[test]
 fn identical_across_processes() {
-    if std::env::var_os("WASMCHART_SERVICES_CHILD").is_some() {
-        println!("HASH={}", digest(&output("sealed")));
+    if let Some(marker) = std::env::var_os(CHILD_VAR) {
+        assert_eq!(
+            marker.to_str(),
+            Some(std::os::unix::process::parent_id().to_string().as_str()),
+            "{CHILD_VAR} is set in the test environment; unset it (it is for this test's own child)"
+        );
+        for s in ["secret", "sealed", "external"] {
+            println!("BYTES {s} {}", hex(&output_bytes(s)));
+        }
         return;
     }
     let exe = std::env::current_exe().unwrap();
@@ -79,13 +94,32 @@ fn identical_across_processes() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("WASMCHART_SERVICES_CHILD", "1")
+        .env(CHILD_VAR, std::process::id().to_string())
         .output()
         .unwrap();
+    assert!(out.status.success(), "child failed: {out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let child = stdout
-        .split_once("HASH=")
-        .map(|(_, rest)| &rest[..64])
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert_eq!(child, digest(&output("sealed")));
+    for s in ["secret", "sealed", "external"] {
+        let prefix = format!("BYTES {s} ");
+        let child = stdout
+            .lines()
+            // The harness may print "test NAME ... " on the same line first.
+            .find_map(|l| l.split_once(&prefix).map(|(_, bytes)| bytes))
+            .unwrap_or_else(|| panic!("the child printed no {s} output: {stdout}"));
+        assert!(
+            child == hex(&output_bytes(s)),
+            "{s}: output differs between processes"
+        );
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn identical_bytes_twice_in_one_process() {
+    for s in ["secret", "sealed", "external"] {
+        assert!(output_bytes(s) == output_bytes(s), "{s}");
+    }
 }
