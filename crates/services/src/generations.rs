@@ -11,10 +11,14 @@
 //! of the derivation, and bumping it (`wasmchart secrets rotate jwt --env production`) gives that
 //! secret's generated keys new values on the next render while every other secret stays as it
 //! is. A missing file or entry means generation 0.
+//!
+//! The file is part of the untrusted chart: it is read through the chart's confined handle
+//! (a regular file inside the chart, 1 MiB at most) and replaced through the same handle.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use wasmchart_values::chartfs::{self, ChartDir, FsError};
 
 use crate::error::Error;
 
@@ -46,10 +50,12 @@ impl Generations {
     /// Loads the chart's rotation file; a missing file is empty.
     pub fn load(chart_dir: &Path) -> Result<Self, Error> {
         let path = Self::path(chart_dir);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(Error::io("cannot read", path, e)),
+        let chart = ChartDir::open(chart_dir).map_err(fs_error)?;
+        let Some(text) = chart
+            .read_optional_string(GENERATIONS_FILE, &chartfs::GENERATIONS)
+            .map_err(fs_error)?
+        else {
+            return Ok(Self::default());
         };
         if text.trim().is_empty() {
             return Ok(Self::default());
@@ -90,10 +96,12 @@ pub fn bump(chart_dir: &Path, env: &str, id: &str) -> Result<u64, Error> {
         .or_insert(0);
     *slot += 1;
     let next = *slot;
-    write_atomic(
-        &Generations::path(chart_dir),
-        generations.to_yaml().as_bytes(),
-    )?;
+    // A committed, non-secret file: ordinary permissions.
+    ChartDir::open(chart_dir)
+        .and_then(|chart| {
+            chart.write_atomic(GENERATIONS_FILE, generations.to_yaml().as_bytes(), 0o644)
+        })
+        .map_err(fs_error)?;
     Ok(next)
 }
 
@@ -131,23 +139,14 @@ pub fn rotate(
     bump(chart_dir, env, id)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // A committed, non-secret file: ordinary permissions, not tempfile's 0600.
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io("cannot write", path, e))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot write", path, e.error))?;
-    Ok(())
+/// A chart file error as this crate's error, keeping its one-sentence reason.
+pub(crate) fn fs_error(e: FsError) -> Error {
+    let action = if e.op == "write" {
+        "cannot write"
+    } else {
+        "cannot read"
+    };
+    Error::io(action, e.path, e.reason)
 }
 
 #[cfg(test)]

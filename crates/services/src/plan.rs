@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
+use wasmchart_values::chartfs::{self, ChartDir};
 
 use crate::derive::{self, ValueAddress};
 use crate::error::Error;
-use crate::generations::Generations;
+use crate::generations::{Generations, fs_error};
 use crate::kubeseal::SealingCert;
 use crate::material::{RootKey, SecretValue, to_hex};
 use crate::spec::{self, CertsSpec, ItemSpec, KeySpec, SecretsSpec, Strategy};
@@ -154,21 +155,17 @@ fn sealing_cert(spec: &SecretsSpec, ctx: &Context) -> Result<Option<SealingCert>
             id: item.id.clone(),
         });
     };
-    let path = std::path::Path::new(file);
-    let inside = path.components().all(|c| {
-        matches!(
-            c,
-            std::path::Component::Normal(_) | std::path::Component::CurDir
-        )
-    });
-    if !inside {
+    let Ok(rel) = chartfs::relative_path(file) else {
         return Err(Error::values(
             "secrets.sealed.certFile",
             format!("\"{file}\" must be a relative path inside the chart directory"),
         ));
-    }
-    let full = ctx.chart_dir.join(path);
-    let pem = std::fs::read_to_string(&full).map_err(|e| Error::io("cannot read", &full, e))?;
+    };
+    let chart = ChartDir::open(&ctx.chart_dir).map_err(fs_error)?;
+    let pem = chart
+        .read_to_string(&rel, &chartfs::CERTIFICATE)
+        .map_err(fs_error)?;
+    let full = chart.display(&rel);
     SealingCert::from_pem(&pem, &format!("secrets.sealed.certFile {}", full.display())).map(Some)
 }
 

@@ -1,12 +1,14 @@
 //! Chart loading: Chart.yaml metadata, values.yaml (with positions for provenance),
 //! values.schema.json and every chart under charts/ (as Helm loads them, whether or not a
-//! dependency lists them).
+//! dependency lists them). Every read goes through the chart's confined handle
+//! ([`ChartDir`]): regular files only, inside the chart, size-capped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::chartfs::{self, Budget, ChartDir, Limit};
 use crate::error::Error;
 use crate::path::Marks;
 use crate::semver::Version;
@@ -21,12 +23,16 @@ pub struct Chart {
 #[derive(Debug)]
 struct ChartData {
     dir: PathBuf,
+    fs: ChartDir,
     metadata: Metadata,
     values: Arc<Value>,
     marks: Option<Arc<yaml::LazyMarks>>,
     values_file: Option<PathBuf>,
     subcharts: Vec<Chart>,
     schema: Option<(PathBuf, Value)>,
+    component: std::sync::OnceLock<Arc<[u8]>>,
+    /// YAML bytes read by `Chart::load` for this chart and its subcharts (set on the root).
+    yaml_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// The parts of Chart.yaml that value computation and the host use.
@@ -42,7 +48,8 @@ pub struct Metadata {
     pub app_version: Option<String>,
     /// `dependencies` (from requirements.yaml for apiVersion v1 charts).
     pub dependencies: Vec<Dependency>,
-    /// wasmchart's top-level `component:` key (a path relative to the chart directory).
+    /// wasmchart's top-level `component:` key: a path relative to the chart directory, checked
+    /// at load to be neither absolute nor climbing out with `..`.
     pub component: Option<String>,
     /// wasmchart's `environments:` map, raw.
     pub environments: Option<Value>,
@@ -83,7 +90,16 @@ impl Chart {
     /// Loads a chart directory with its subcharts; every dependency of the top chart must
     /// have a chart under charts/ (Helm's check before rendering).
     pub fn load(dir: &Path) -> Result<Chart, Error> {
-        let chart = load_dir(dir)?;
+        let root = ChartDir::open(dir)?;
+        let mut loading = Loading {
+            values: Budget::new(chartfs::VALUES_TOTAL),
+            charts: 0,
+        };
+        let chart = load_dir(root, 0, &mut loading)?;
+        chart
+            .inner
+            .yaml_bytes
+            .store(loading.values.used(), std::sync::atomic::Ordering::Relaxed);
         for dep in &chart.inner.metadata.dependencies {
             if !chart.inner.subcharts.iter().any(|c| c.name() == dep.name) {
                 return Err(Error::MissingDependency {
@@ -111,9 +127,15 @@ impl Chart {
         self.inner.metadata.app_version.as_deref()
     }
 
-    /// The chart directory.
+    /// The chart directory, as named (for messages).
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The chart directory's confined handle: every further read of the chart's files (its
+    /// component, `files/`, certificates) goes through it.
+    pub fn fs(&self) -> &ChartDir {
+        &self.inner.fs
     }
 
     /// The parsed metadata.
@@ -121,13 +143,38 @@ impl Chart {
         &self.inner.metadata
     }
 
-    /// The component path from Chart.yaml `component:`, resolved against the chart dir.
+    /// The component path from Chart.yaml `component:`, joined to the chart dir, for messages;
+    /// read it through [`Chart::fs`].
     pub fn component(&self) -> Option<PathBuf> {
         self.inner
             .metadata
             .component
             .as_ref()
             .map(|c| self.inner.dir.join(c))
+    }
+
+    /// The bytes of the component `component:` names, read through the chart's handle (a
+    /// regular file inside the chart, [`chartfs::COMPONENT`] at most) once per chart, however
+    /// many aliases render it; `None` when Chart.yaml names no component.
+    ///
+    /// # Errors
+    ///
+    /// The file is missing, outside the chart, not a regular file, too large or unreadable.
+    pub fn component_bytes(&self) -> Result<Option<Arc<[u8]>>, chartfs::FsError> {
+        let Some(name) = &self.inner.metadata.component else {
+            return Ok(None);
+        };
+        if let Some(bytes) = self.inner.component.get() {
+            return Ok(Some(bytes.clone()));
+        }
+        // Checked at load; the same check keeps this read inside the chart on its own.
+        let rel = chartfs::relative_path(name).map_err(|why| chartfs::FsError {
+            op: "read",
+            path: self.inner.dir.join(name),
+            reason: std::io::Error::other(why),
+        })?;
+        let bytes: Arc<[u8]> = self.inner.fs.read(&rel, &chartfs::COMPONENT)?.into();
+        Ok(Some(self.inner.component.get_or_init(|| bytes).clone()))
     }
 
     /// Every chart found under charts/, in directory-name order.
@@ -163,6 +210,14 @@ impl Chart {
         self.inner.marks.clone()
     }
 
+    /// The YAML bytes `Chart::load` read for this chart and its subcharts: the start of the
+    /// render's [`chartfs::VALUES_TOTAL`] budget.
+    pub fn yaml_bytes(&self) -> u64 {
+        self.inner
+            .yaml_bytes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The values.yaml path, when the chart has one.
     pub fn values_file(&self) -> Option<&Path> {
         self.inner.values_file.as_deref()
@@ -174,11 +229,21 @@ impl Chart {
     }
 }
 
-fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+/// Counts across one `Chart::load`: charts loaded and YAML bytes read.
+struct Loading {
+    values: Budget,
+    charts: usize,
+}
+
+impl Loading {
+    /// Reads a YAML file of the chart, if present, counting it against the chart-wide budget.
+    fn read(&mut self, fs: &ChartDir, name: &str, limit: &Limit) -> Result<Option<String>, Error> {
+        let text = fs.read_optional_string(name, limit)?;
+        if let Some(t) = &text {
+            self.values.spend(t.len() as u64, fs.display(name))?;
+        }
+        Ok(text)
+    }
 }
 
 fn chart_err(dir: &Path, message: impl Into<String>) -> Error {
@@ -188,77 +253,97 @@ fn chart_err(dir: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-fn load_dir(dir: &Path) -> Result<Chart, Error> {
-    let chart_yaml = dir.join("Chart.yaml");
-    if !chart_yaml.is_file() {
-        return Err(chart_err(dir, "Chart.yaml file is missing"));
+fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, Error> {
+    let dir = fs.path().to_path_buf();
+    let dir = dir.as_path();
+    loading.charts += 1;
+    if loading.charts > chartfs::MAX_CHARTS {
+        return Err(chart_err(
+            dir,
+            format!(
+                "the chart holds more than {} charts under charts/, the limit (a symlink loop?)",
+                chartfs::MAX_CHARTS
+            ),
+        ));
     }
-    let origin = chart_yaml.display().to_string();
-    let (raw, _) = yaml::parse_values(&read(&chart_yaml)?, &origin)?;
+    let Some(text) = loading.read(&fs, "Chart.yaml", &chartfs::METADATA)? else {
+        return Err(chart_err(dir, "Chart.yaml file is missing"));
+    };
+    let origin = fs.display("Chart.yaml").display().to_string();
+    let (raw, _) = yaml::parse_values(&text, &origin)?;
     let mut metadata = parse_metadata(dir, &raw)?;
-    let req = dir.join("requirements.yaml");
-    if metadata.api_version == "v1" && req.is_file() {
-        let origin = req.display().to_string();
-        let (raw_req, _) = yaml::parse_values(&read(&req)?, &origin)?;
+    if metadata.api_version == "v1"
+        && let Some(text) = loading.read(&fs, "requirements.yaml", &chartfs::METADATA)?
+    {
+        let origin = fs.display("requirements.yaml").display().to_string();
+        let (raw_req, _) = yaml::parse_values(&text, &origin)?;
         metadata.dependencies = parse_dependencies(dir, raw_req.get("dependencies"))?;
     }
-    let values_path = dir.join("values.yaml");
-    let (values, marks, values_file) = if values_path.is_file() {
-        let origin = values_path.display().to_string();
-        let text = read(&values_path)?;
-        let v = yaml::parse_values_map(&text, &origin)?;
-        let lazy = Arc::new(yaml::LazyMarks::new(text, origin));
-        (v, Some(lazy), Some(values_path))
-    } else {
-        (Map::new(), None, None)
+    let (values, marks, values_file) = match loading.read(&fs, "values.yaml", &chartfs::VALUES)? {
+        Some(text) => {
+            let values_path = fs.display("values.yaml");
+            let origin = values_path.display().to_string();
+            let v = yaml::parse_values_map(&text, &origin)?;
+            let lazy = Arc::new(yaml::LazyMarks::new(text, origin));
+            (v, Some(lazy), Some(values_path))
+        }
+        None => (Map::new(), None, None),
     };
-    let schema_path = dir.join("values.schema.json");
-    let schema = if schema_path.is_file() {
-        let text = read(&schema_path)?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::BadSchema {
-            path: schema_path.clone(),
-            message: format!("line {} column {}: {e}", e.line(), e.column()),
-        })?;
-        Some((schema_path, v))
-    } else {
-        None
+    let schema = match fs.read_optional_string("values.schema.json", &chartfs::SCHEMA)? {
+        Some(text) => {
+            let schema_path = fs.display("values.schema.json");
+            let v: Value = serde_json::from_str(&text).map_err(|e| Error::BadSchema {
+                path: schema_path.clone(),
+                message: format!("line {} column {}: {e}", e.line(), e.column()),
+            })?;
+            Some((schema_path, v))
+        }
+        None => None,
     };
-    let subcharts = load_subcharts(dir)?;
+    let subcharts = load_subcharts(&fs, depth, loading)?;
     Ok(Chart {
         inner: Arc::new(ChartData {
             dir: dir.to_path_buf(),
+            fs,
             metadata,
             values: Arc::new(Value::Object(values)),
             marks,
             values_file,
             subcharts,
             schema,
+            component: std::sync::OnceLock::new(),
+            yaml_bytes: std::sync::atomic::AtomicU64::new(0),
         }),
     })
 }
 
-fn load_subcharts(dir: &Path) -> Result<Vec<Chart>, Error> {
-    let charts = dir.join("charts");
-    if !charts.is_dir() {
+/// Loads every chart directory under charts/, each through a handle of its own (so a subchart
+/// cannot reach its parent), refusing nesting deeper than [`chartfs::MAX_CHART_DEPTH`].
+fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<Vec<Chart>, Error> {
+    let dir = fs.path();
+    if fs.kind("charts")? != Some(chartfs::Kind::Dir) {
         return Ok(Vec::new());
     }
-    let entries = std::fs::read_dir(&charts).map_err(|source| Error::Io {
-        path: charts.clone(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
     let mut out = Vec::new();
-    for p in paths {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+    for entry in fs.list("charts")? {
+        let name = entry.to_string_lossy().to_string();
         if name.starts_with(['_', '.']) {
             continue;
         }
-        if p.is_dir() {
-            out.push(load_dir(&p)?);
+        let rel = PathBuf::from("charts").join(&entry);
+        let kind = fs.kind(&rel)?;
+        if kind == Some(chartfs::Kind::Dir) {
+            if depth + 1 > chartfs::MAX_CHART_DEPTH {
+                return Err(chart_err(
+                    dir,
+                    format!(
+                        "charts/{name}: subcharts are nested more than {} levels deep, the limit \
+                         (a symlink loop?)",
+                        chartfs::MAX_CHART_DEPTH
+                    ),
+                ));
+            }
+            out.push(load_dir(fs.open_subdir(&rel)?, depth + 1, loading)?);
         } else if name.ends_with(".tgz") {
             return Err(chart_err(
                 dir,
@@ -281,6 +366,16 @@ fn string_field(dir: &Path, raw: &Map<String, Value>, key: &str) -> Result<Optio
             ),
         )),
     }
+}
+
+/// `component:`, which must name a file inside the chart directory.
+fn component_field(dir: &Path, raw: &Map<String, Value>) -> Result<Option<String>, Error> {
+    let component = string_field(dir, raw, "component")?;
+    if let Some(c) = &component {
+        chartfs::relative_path(c)
+            .map_err(|why| chart_err(dir, format!("Chart.yaml key \"component\": {why}")))?;
+    }
+    Ok(component)
 }
 
 fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Error> {
@@ -337,7 +432,7 @@ fn parse_metadata(dir: &Path, raw: &Map<String, Value>) -> Result<Metadata, Erro
         version,
         app_version,
         dependencies,
-        component: string_field(dir, raw, "component")?,
+        component: component_field(dir, raw)?,
         environments: raw.get("environments").cloned(),
     })
 }

@@ -6,14 +6,15 @@ use std::path::PathBuf;
 /// Everything that can go wrong while loading a chart or computing its values.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file could not be read (missing values file, unreadable Chart.yaml, ...).
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file could not be read (missing values file, unreadable Chart.yaml, a FIFO, a file over
+    /// its size limit, a path leading outside the chart, ...).
+    #[error("cannot read {}: {reason}", path.display())]
     Io {
         /// The file that could not be read.
         path: PathBuf,
-        /// The operating-system error.
-        #[source]
-        source: std::io::Error,
+        /// Why: the operating-system error or the rule broken. Not exposed as `source()`, since
+        /// the message already says it and a chain printer would repeat it.
+        reason: std::io::Error,
     },
     /// YAML that does not parse, with the position of the problem.
     #[error("invalid YAML in {origin}:{line}:{col}: {message}")]

@@ -8,6 +8,7 @@
 //! go-yaml v2 style output.
 
 mod chart;
+pub mod chartfs;
 mod env;
 mod error;
 pub mod path;

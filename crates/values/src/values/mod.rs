@@ -122,12 +122,11 @@ impl Computed {
 
 /// Computes the umbrella's values and each enabled subchart's values as Helm would.
 pub fn compute(chart: &Chart, opts: &ValueOptions) -> Result<Computed, Error> {
-    let mut files = Vec::new();
-    if let Some(env) = &opts.env {
-        files.extend(chart.environment(env)?.values_files);
-    }
-    files.extend(opts.files.iter().cloned());
-    let user = sources::user_values(&files, opts)?;
+    let env = match &opts.env {
+        Some(env) => Some(chart.environment(env)?),
+        None => None,
+    };
+    let user = sources::user_values(chart, env.as_ref(), opts)?;
     let vals = gv::map_from_json(&user.values);
     let mut root = Node::build(chart, Vec::new());
     deps::process(&mut root, &vals)?;

@@ -1,8 +1,9 @@
 //! values.schema.json validation, per chart, against the values that chart really receives
 //! (Helm's recursion over enabled subcharts). Beyond Helm: the `global` and `enabled` keys an
 //! umbrella injects do not fail a schema that does not declare them, `$ref` is resolved only
-//! inside the chart directory (never the network or other files), and each failure names the
-//! JSON path, the rule and the file or flag that supplied the value.
+//! inside the chart directory (never the network or other files: through the chart's confined
+//! handle, [`chartfs::SCHEMA`] at most per file), and each failure names the JSON path, the rule
+//! and the file or flag that supplied the value.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use super::Computed;
 use super::explain::last_source;
 use super::node::Node;
 use crate::chart::Chart;
+use crate::chartfs::{self, ChartDir};
 use crate::error::Error;
 use crate::path::{self, Seg};
 
@@ -56,7 +58,7 @@ fn walk(
             path::display(mount)
         };
         let before = failures.len();
-        check(c, chart.dir(), schema_path, schema, values, mount, failures)?;
+        check(c, chart, schema_path, schema, values, mount, failures)?;
         if failures.len() > before && first.is_none() {
             *first = Some(label);
         }
@@ -105,20 +107,22 @@ fn file_uri(p: &Path) -> String {
 
 fn check(
     c: &Computed,
-    dir: &Path,
+    chart: &Chart,
     schema_path: &Path,
     schema: &Value,
     values: &Value,
     mount: &[Seg],
     failures: &mut Vec<String>,
 ) -> Result<(), Error> {
-    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let base = schema_path
-        .canonicalize()
-        .unwrap_or_else(|_| schema_path.to_path_buf());
+    // URIs only: `$ref`s resolve against the chart directory's absolute name, then are read
+    // through the chart's handle, never by path.
+    let root = lexical_absolute(chart.dir());
     let validator = jsonschema::options()
-        .with_base_uri(file_uri(&base))
-        .with_retriever(ChartRetriever { root })
+        .with_base_uri(file_uri(&root.join("values.schema.json")))
+        .with_retriever(ChartRetriever {
+            root,
+            chart: chart.clone(),
+        })
         .build(schema)
         .map_err(|e| Error::BadSchema {
             path: schema_path.to_path_buf(),
@@ -152,6 +156,23 @@ fn check(
     Ok(())
 }
 
+/// `dir` made absolute with `.` and `..` resolved by name, as URI resolution does; only a
+/// namespace for `$ref` URIs, never opened.
+fn lexical_absolute(dir: &Path) -> PathBuf {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn pointer_to_path(inst: &Value, ptr: &str) -> Vec<Seg> {
     let mut out = Vec::new();
     let mut cur = Some(inst);
@@ -171,9 +192,16 @@ fn pointer_to_path(inst: &Value, ptr: &str) -> Vec<Seg> {
     out
 }
 
-/// Loads `$ref` targets only from files inside the chart directory.
+/// Loads `$ref` targets only from files inside the chart directory, through its handle.
 struct ChartRetriever {
     root: PathBuf,
+    chart: Chart,
+}
+
+impl ChartRetriever {
+    fn fs(&self) -> &ChartDir {
+        self.chart.fs()
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -209,13 +237,22 @@ impl jsonschema::Retrieve for ChartRetriever {
         };
         let rest = rest.split('#').next().unwrap_or(rest);
         let path = PathBuf::from(percent_decode(rest));
-        let real = path
-            .canonicalize()
-            .map_err(|e| format!("$ref {text:?}: {e}"))?;
-        if !real.starts_with(&self.root) {
+        let inside = path
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(|rel| chartfs::relative_path(&rel.to_string_lossy()).ok());
+        let Some(rel) = inside else {
             return Err(format!("$ref {text:?} points outside the chart directory").into());
-        }
-        let body = std::fs::read_to_string(&real).map_err(|e| format!("$ref {text:?}: {e}"))?;
-        Ok(serde_json::from_str(&body)?)
+        };
+        let body = self
+            .fs()
+            .read_to_string(&rel, &chartfs::SCHEMA)
+            .map_err(|e| format!("$ref {text:?}: {e}"))?;
+        Ok(serde_json::from_str(&body).map_err(|e| {
+            format!(
+                "$ref {text:?}: invalid JSON in {}: {e}",
+                self.fs().display(&rel).display()
+            )
+        })?)
     }
 }

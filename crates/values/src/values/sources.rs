@@ -1,6 +1,10 @@
 //! User-supplied values in Helm's fixed order: env files and `-f` files (merged), then
 //! `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal`, each family in
 //! command-line order. Every source is also kept for provenance.
+//!
+//! Environment files are inside the chart and read through its confined handle; `-f` and
+//! `--set-file` files are the operator's, read by path but with the same rules (regular files
+//! only, opened non-blocking, [`chartfs::VALUES`] at most).
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +12,9 @@ use serde_json::{Map, Value};
 
 use super::ValueOptions;
 use super::strvals::{self, Assignment, SetKind};
+use crate::chart::Chart;
+use crate::chartfs::{self, Budget};
+use crate::env::Environment;
 use crate::error::Error;
 use crate::path::Seg;
 use crate::yaml::{self, LazyMarks};
@@ -53,27 +60,49 @@ pub struct UserValues {
     pub sources: Vec<Source>,
 }
 
-fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Reads and parses one values file, keeping its text for positions.
-pub fn values_file(path: &Path) -> Result<(Map<String, Value>, LazyMarks), Error> {
+/// Parses one values file, keeping its text for positions.
+fn values_text(text: String, path: &Path) -> Result<(Map<String, Value>, LazyMarks), Error> {
     let origin = path.display().to_string();
-    let text = read(path)?;
     let m = yaml::parse_values_map(&text, &origin)?;
     Ok((m, LazyMarks::new(text, origin)))
 }
 
-/// Builds the user values from files (env files first) and flags.
-pub fn user_values(files: &[PathBuf], opts: &ValueOptions) -> Result<UserValues, Error> {
+/// The environment's files (through the chart's handle), then the `-f` files, each with the
+/// path messages show.
+fn value_files(
+    chart: &Chart,
+    env: Option<&Environment>,
+    opts: &ValueOptions,
+    budget: &mut Budget,
+) -> Result<Vec<(PathBuf, String)>, Error> {
+    let mut out = Vec::new();
+    if let Some(env) = env {
+        for (shown, rel) in env.values_files.iter().zip(&env.in_chart) {
+            let text = chart.fs().read_to_string(rel, &chartfs::VALUES)?;
+            budget.spend(text.len() as u64, shown.clone())?;
+            out.push((shown.clone(), text));
+        }
+    }
+    for f in &opts.files {
+        let text = chartfs::read_operator_string(f, &chartfs::VALUES)?;
+        budget.spend(text.len() as u64, f.clone())?;
+        out.push((f.clone(), text));
+    }
+    Ok(out)
+}
+
+/// Builds the user values from files (environment files first) and flags.
+pub fn user_values(
+    chart: &Chart,
+    env: Option<&Environment>,
+    opts: &ValueOptions,
+) -> Result<UserValues, Error> {
     let mut base = Map::new();
     let mut sources = Vec::new();
-    for f in files {
-        let (m, marks) = values_file(f)?;
+    let mut budget = Budget::new(chartfs::VALUES_TOTAL);
+    budget.spend(chart.yaml_bytes(), chart.dir().to_path_buf())?;
+    for (f, text) in value_files(chart, env, opts, &mut budget)? {
+        let (m, marks) = values_text(text, &f)?;
         sources.push(Source {
             mount: Vec::new(),
             content: Content::File {
@@ -94,12 +123,17 @@ pub fn user_values(files: &[PathBuf], opts: &ValueOptions) -> Result<UserValues,
         ("--set-file", SetKind::File, &opts.set_file),
         ("--set-literal", SetKind::Literal, &opts.set_literal),
     ];
+    let budget = std::cell::RefCell::new(budget);
     for (flag, kind, exprs) in families {
         for e in exprs {
             let reader = |p: &str| -> Result<Value, String> {
-                std::fs::read_to_string(p)
-                    .map(Value::String)
-                    .map_err(|err| format!("cannot read {p:?}: {err}"))
+                let text = chartfs::read_operator_string(Path::new(p), &chartfs::VALUES)
+                    .map_err(|err| err.to_string())?;
+                budget
+                    .borrow_mut()
+                    .spend(text.len() as u64, PathBuf::from(p))
+                    .map_err(|err| err.to_string())?;
+                Ok(Value::String(text))
             };
             let assigned =
                 strvals::parse_into(kind, e, &mut base, Some(&reader)).map_err(|message| {

@@ -1,6 +1,8 @@
 //! Integration tests for wasmchart-values: Helm conformance data plus one test per rule.
 
 mod common;
+/// Chart reads confined to the chart: symlinks, FIFOs, devices, hard links, size caps, files/.
+mod confine;
 mod conformance;
 mod errors;
 mod explain;
