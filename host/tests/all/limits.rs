@@ -1,0 +1,467 @@
+//! Every sandbox limit, obeyed and violated, through the real binary (a
+//! flag where one exists, else the umbrella's `limits:` map), plus the hard
+//! ceilings, the exact log budget, the `/files` descriptor cap and frozen
+//! `/files` metadata, and compile bounds.
+
+use serde_json::json;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use wasmchart::sandbox::{
+    LIMITS, LimitUnit, Limits, LogLevel, RenderRequest, Runtime, RuntimeOptions, SandboxError,
+};
+
+/// An umbrella chart with one or more aliases of the probe guest.
+struct Chart {
+    dir: tempfile::TempDir,
+}
+
+impl Chart {
+    /// `subs`: (alias, values YAML on one line as a flow map, `limits:` flow map or "").
+    fn new(subs: &[(&str, &str, &str)]) -> Chart {
+        let dir = tempfile::tempdir().unwrap();
+        let probe = dir.path().join("charts/probe");
+        fs::create_dir_all(&probe).unwrap();
+        fs::copy(test_components::wasm("probe"), probe.join("probe.wasm")).unwrap();
+        fs::write(
+            probe.join("Chart.yaml"),
+            "apiVersion: v2\nname: probe\nversion: 0.1.0\ncomponent: probe.wasm\n",
+        )
+        .unwrap();
+        fs::write(probe.join("values.yaml"), "{}\n").unwrap();
+        let mut chart =
+            String::from("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n");
+        let mut values = String::new();
+        for (alias, sub_values, limits) in subs {
+            chart.push_str(&format!(
+                "  - name: probe\n    version: 0.1.0\n    repository: file://./charts/probe\n    alias: {alias}\n"
+            ));
+            if !limits.is_empty() {
+                chart.push_str(&format!("    limits: {limits}\n"));
+            }
+            values.push_str(&format!("{alias}: {sub_values}\n"));
+        }
+        fs::write(dir.path().join("Chart.yaml"), chart).unwrap();
+        fs::write(dir.path().join("values.yaml"), values).unwrap();
+        Chart { dir }
+    }
+
+    /// One probe, aliased `probe`.
+    fn probe(values: &str, limits: &str) -> Chart {
+        Chart::new(&[("probe", values, limits)])
+    }
+
+    fn files_dir(&self) -> std::path::PathBuf {
+        let files = self.dir.path().join("charts/probe/files");
+        fs::create_dir_all(&files).unwrap();
+        files
+    }
+
+    fn render(&self, args: &[&str]) -> Output {
+        self.render_with_cache(shared_cache(), args)
+    }
+
+    fn render_with_cache(&self, cache: &Path, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+        command
+            .arg("render")
+            .arg(self.dir.path())
+            .args(args)
+            .env("WASMCHART_CACHE_DIR", cache.join("cache"))
+            .env("WASMCHART_CONFIG_DIR", cache.join("config"))
+            .env_remove("WASMCHART_SECRET_KEY")
+            .env_remove("WASMCHART_POLICY");
+        run_bounded(command, Duration::from_secs(120))
+    }
+}
+
+/// Runs `command`, killing it (and failing the test) past `bound`.
+fn run_bounded(mut command: Command, bound: Duration) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(child.wait_with_output()));
+    match receive.recv_timeout(bound) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("wasmchart did not return within {bound:?}");
+        }
+    }
+}
+
+/// One compile cache for the tests that do not test compiling.
+fn shared_cache() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "wasmchart failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The one-paragraph error of a failed run; no panic, no partial output.
+fn error(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no partial output on error");
+    err
+}
+
+fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
+
+// ---- memory, time, output: flags ------------------------------------------
+
+#[test]
+fn memory_flag_obeyed_and_violated() {
+    let fits = Chart::probe("{action: alloc, mib: 8}", "");
+    assert_has(
+        &ok(&fits.render(&["--memory-limit", "64Mi"])),
+        "allocated: 8 MiB",
+    );
+    let over = Chart::probe("{action: alloc, mib: 100}", "");
+    let err = error(&over.render(&["--memory-limit", "64Mi"]));
+    assert_has(&err, "component 'probe' exceeded its 64Mi memory limit");
+}
+
+#[test]
+fn timeout_flag_obeyed_and_violated() {
+    let chart = Chart::probe("{action: ok}", "");
+    ok(&chart.render(&["--timeout", "300ms"]));
+    let spin = Chart::probe("{action: loop}", "");
+    let start = Instant::now();
+    let err = error(&spin.render(&["--timeout", "300ms"]));
+    assert_has(&err, "component 'probe' exceeded its 300ms time limit");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn output_flag_obeyed_and_violated() {
+    let fits = Chart::probe("{action: flood, bytes: 100000}", "");
+    ok(&fits.render(&["--output-limit", "1Mi"]));
+    let over = Chart::probe("{action: flood, bytes: 2000000}", "");
+    let err = error(&over.render(&["--output-limit", "1Mi"]));
+    assert_has(&err, "component 'probe' exceeded its 1Mi output limit");
+}
+
+// ---- hard ceilings --------------------------------------------------------
+
+/// One unit past the ceiling, in the limit's own notation.
+fn past(unit: LimitUnit, ceiling: u64) -> String {
+    match unit {
+        LimitUnit::Duration => format!("{}ms", ceiling / 1_000_000 + 1),
+        _ => (ceiling + 1).to_string(),
+    }
+}
+
+fn at(unit: LimitUnit, ceiling: u64) -> String {
+    match unit {
+        LimitUnit::Duration => format!("{}ms", ceiling / 1_000_000),
+        _ => ceiling.to_string(),
+    }
+}
+
+#[test]
+fn every_limit_has_a_ceiling() {
+    for spec in LIMITS {
+        let mut limits = Limits::default();
+        limits
+            .set(spec.key, &at(spec.unit, spec.ceiling))
+            .unwrap_or_else(|e| panic!("{}: the ceiling itself is allowed: {e}", spec.key));
+        let err = limits
+            .set(spec.key, &past(spec.unit, spec.ceiling))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("limit '{}': ", spec.key))
+                && err.contains("out of range (from "),
+            "{err}"
+        );
+        let zero = if spec.unit == LimitUnit::Duration {
+            "0ms"
+        } else {
+            "0"
+        };
+        assert!(limits.set(spec.key, zero).is_err(), "{}: zero", spec.key);
+    }
+}
+
+#[test]
+fn ceilings_are_refused_from_flags_and_chart_yaml() {
+    let chart = Chart::probe("{action: ok}", "");
+    let err = error(&chart.render(&["--memory-limit", "5Gi"]));
+    assert_has(&err, "--memory-limit '5Gi'");
+    assert_has(&err, "out of range (from 1 byte to 4Gi)");
+    let err = error(&chart.render(&["--timeout", "11m"]));
+    assert_has(&err, "out of range (from 1ms to 10m)");
+    let err = error(&chart.render(&["--compile-memory", "17Gi"]));
+    assert_has(&err, "--compile-memory '17Gi'");
+    let greedy = Chart::probe("{action: ok}", "{instances: 5000}");
+    let err = error(&greedy.render(&[]));
+    assert_has(
+        &err,
+        "limit 'instances': '5000' is out of range (from 1 to 1000)",
+    );
+    let greedy = Chart::probe("{action: ok}", "{files: 100000}");
+    assert_has(
+        &error(&greedy.render(&[])),
+        "limit 'files': '100000' is out of range (from 1 to 1024)",
+    );
+}
+
+// ---- logs -----------------------------------------------------------------
+
+#[test]
+fn log_lines_obeyed_and_violated() {
+    let fits = Chart::probe("{action: log-spam, lines: 20, bytes: 10}", "{logLines: 20}");
+    let out = fits.render(&[]);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("[probe] warn: ").count(), 20, "{stderr}");
+    assert!(!stderr.contains("was dropped"), "{stderr}");
+
+    let over = Chart::probe(
+        "{action: log-spam, lines: 1000, bytes: 10}",
+        "{logLines: 20}",
+    );
+    let out = over.render(&[]);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 20 lines and the notice.
+    assert_eq!(stderr.matches("[probe] warn: ").count(), 21, "{stderr}");
+    assert_has(&stderr, "(980 lines, ");
+}
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<(Runtime, tempfile::TempDir)> = OnceLock::new();
+    let (runtime, _) = RUNTIME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(RuntimeOptions {
+            cache_dir: Some(dir.path().join("cache")),
+            config_dir: Some(dir.path().join("config")),
+            ..RuntimeOptions::default()
+        })
+        .unwrap();
+        (runtime, dir)
+    });
+    runtime
+}
+
+fn render_probe(
+    values: serde_json::Value,
+    limits: &Limits,
+) -> Result<wasmchart::sandbox::RenderResult, SandboxError> {
+    let probe = runtime()
+        .load("probe", test_components::wasm("probe"))
+        .unwrap();
+    let request = RenderRequest {
+        values_json: values.to_string(),
+        ..RenderRequest::default()
+    };
+    runtime().render(&probe, &request, limits)
+}
+
+/// Bytes kept, not counting the host's own "dropped" notice.
+fn kept_bytes(logs: &[wasmchart::sandbox::LogLine]) -> usize {
+    logs.iter()
+        .filter(|l| !l.message.starts_with("[wasmchart]"))
+        .map(|l| l.message.len())
+        .sum()
+}
+
+#[test]
+fn log_bytes_obeyed_and_violated_exactly() {
+    let budget = 64 << 10;
+    let limits = Limits {
+        log_bytes: budget,
+        log_lines: 100_000,
+        ..Limits::default()
+    };
+    // Obeyed: 50 lines of ~110 bytes on each stream fit; nothing dropped.
+    let result = render_probe(
+        json!({"action": "stdout", "lines": 50, "bytes": 100}),
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(result.logs.len(), 100, "{:?}", result.logs.last());
+    // Violated: 20 MB to stdout and stderr and 1 MB of log calls; the kept
+    // total is the budget, not a multiple of it (each stream once had its own).
+    for values in [
+        json!({"action": "stdout", "lines": 10_000, "bytes": 1000}),
+        json!({"action": "log-spam", "lines": 1_000, "bytes": 1000}),
+    ] {
+        let result = render_probe(values.clone(), &limits).unwrap();
+        let kept = kept_bytes(&result.logs);
+        assert!(
+            kept as u64 <= budget,
+            "{values}: kept {kept} bytes of a {budget} budget"
+        );
+        assert!(
+            kept as u64 > budget - 2100,
+            "{values}: kept only {kept} bytes"
+        );
+        let notice = &result.logs.last().unwrap();
+        assert_eq!(notice.level, LogLevel::Warn);
+        assert_has(&notice.message, "/ 64Ki was dropped");
+    }
+}
+
+// ---- /files: descriptors and metadata -------------------------------------
+
+#[test]
+fn open_files_obeyed_and_violated() {
+    let fits = Chart::probe(
+        "{action: open-many, path: /files/x, count: 8}",
+        "{files: 8}",
+    );
+    fs::write(fits.files_dir().join("x"), "x").unwrap();
+    let out = ok(&fits.render(&[]));
+    assert!(
+        out.contains("opened: '8'") || out.contains("opened: \"8\""),
+        "{out}"
+    );
+
+    let over = Chart::probe(
+        "{action: open-many, path: /files/x, count: 9}",
+        "{files: 8}",
+    );
+    fs::write(over.files_dir().join("x"), "x").unwrap();
+    let err = error(&over.render(&[]));
+    assert_has(&err, "component 'probe' exceeded its limit of 8 open files");
+}
+
+#[test]
+fn a_component_hoarding_descriptors_fails_alone() {
+    let chart = Chart::new(&[
+        (
+            "hoarder",
+            "{action: open-many, path: /files/x, count: 100000}",
+            "",
+        ),
+        (
+            "tenant",
+            "{action: open-many, path: /files/x, count: 60}",
+            "",
+        ),
+    ]);
+    fs::write(chart.files_dir().join("x"), "x").unwrap();
+    let err = error(&chart.render(&[]));
+    assert_has(
+        &err,
+        "component 'hoarder' exceeded its limit of 64 open files",
+    );
+    assert!(!err.contains("tenant"), "{err}");
+}
+
+#[test]
+fn files_metadata_is_frozen_and_renders_are_identical() {
+    let render = |mtime: &str| {
+        let chart = Chart::probe("{action: stat, path: /files/x}", "");
+        let file = chart.files_dir().join("x");
+        fs::write(&file, "same bytes").unwrap();
+        let touch = Command::new("touch")
+            .args(["-d", mtime])
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(touch.success());
+        ok(&chart.render(&[]))
+    };
+    let old = render("2001-02-03 04:05:06");
+    let new = render("2024-06-07 08:09:10");
+    assert_eq!(old, new, "real mtimes must not reach the output");
+    assert!(old.matches("allowed: 946684800").count() >= 2, "{old}");
+}
+
+// ---- component size and compiling -----------------------------------------
+
+#[test]
+fn component_size_obeyed_and_violated() {
+    let size = fs::metadata(test_components::wasm("probe")).unwrap().len();
+    let fits = Chart::probe("{action: ok}", &format!("{{componentSize: {size}}}"));
+    ok(&fits.render(&[]));
+    let limit = size - 1;
+    let over = Chart::probe("{action: ok}", &format!("{{componentSize: {limit}}}"));
+    let err = error(&over.render(&[]));
+    assert_has(
+        &err,
+        &format!("component 'probe' is {size} bytes, over its {limit} bytes component size limit"),
+    );
+}
+
+#[test]
+fn compile_time_obeyed_and_violated() {
+    // A fresh cache each: the compile must really happen.
+    let chart = Chart::probe("{action: ok}", "");
+    let cache = tempfile::tempdir().unwrap();
+    ok(&chart.render_with_cache(cache.path(), &["--compile-timeout", "60s"]));
+    let cache = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let err = error(&chart.render_with_cache(cache.path(), &["--compile-timeout", "1ms"]));
+    assert_has(
+        &err,
+        "component 'probe' exceeded its 1ms compile time limit",
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn compile_memory_obeyed_and_violated() {
+    let chart = Chart::probe("{action: ok}", "");
+    let cache = tempfile::tempdir().unwrap();
+    ok(&chart.render_with_cache(cache.path(), &["--compile-memory", "512Mi"]));
+    let cache = tempfile::tempdir().unwrap();
+    let err = error(&chart.render_with_cache(cache.path(), &["--compile-memory", "8Mi"]));
+    assert_has(
+        &err,
+        "component 'probe' exceeded its 8Mi compile memory limit",
+    );
+}
+
+#[test]
+fn library_compiles_stop_waiting_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(dir.path().join("cache")),
+        config_dir: Some(dir.path().join("config")),
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let limits = Limits {
+        compile_timeout: Duration::from_millis(1),
+        ..Limits::default()
+    };
+    let err = runtime
+        .load_limited("redis", test_components::wasm("redis"), &limits)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "component 'redis' exceeded its 1ms compile time limit"
+    );
+}
