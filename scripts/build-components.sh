@@ -39,12 +39,16 @@ die() { printf 'build-components: error: %s\n' "$*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f s", (b - a) / 1000 }'; }
 
+# Files under a component's folders that are not built into it: caches,
+# installed packages and the component's own unit tests.
+NOT_INPUTS=(-not -path '*/__pycache__/*' -not -path '*/node_modules/*' -not -path '*/test/*' -not -path '*/tests/*')
+
 # True when $1 is missing or older than any file under the other arguments.
 stale() {
   local out=$1; shift
   [ "$FORCE" = 1 ] && return 0
   [ -f "$out" ] || return 0
-  [ -n "$(find "$@" -type f -newer "$out" -not -path '*/__pycache__/*' -not -path '*/node_modules/*' -print -quit)" ]
+  [ -n "$(find "$@" -type f -newer "$out" "${NOT_INPUTS[@]}" -print -quit)" ]
 }
 
 build_rust() {
@@ -104,7 +108,7 @@ inputs() {
 # SHA-256 over the `sha256sum` lines of every file under the arguments,
 # sorted by path: host/tests/all/imprun.rs computes the same.
 inputs_hash() {
-  find "$@" -type f -not -path '*/__pycache__/*' -not -path '*/node_modules/*' -print0 |
+  find "$@" -type f "${NOT_INPUTS[@]}" -print0 |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 

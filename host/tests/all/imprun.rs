@@ -1,15 +1,18 @@
 //! The bundled example, `examples/imprun`, rendered by the real `wasmchart`
 //! binary for each of its environments, as a user runs it:
-//! - the output equals the golden file `tests/data/golden/imprun-<env>.yaml`
+//! - the output equals the golden file `host/tests/data/golden/imprun-<env>.yaml`
 //!   (after an intended change, regenerate them with `WASMCHART_BLESS=1
-//!   cargo test -p wasmchart --test all imprun` and review the diff);
+//!   cargo test -p wasmchart --test all imprun` and review the diff; any
+//!   other value of `WASMCHART_BLESS` fails, and `.ci/run` refuses it);
 //! - every object passes Kubernetes 1.31 schema validation, and the
 //!   Certificates, ExternalSecrets and SealedSecrets their CRD schemas
 //!   (`scripts/k8s_validate.py` in the project's `.venv`);
 //! - production shows the guide's numbers; local renders MongoDB and Redis
 //!   only; a new environment takes one values file.
 //!
-//! The components are built by `scripts/build-components.sh`.
+//! The components are built by `scripts/build-components.sh`; a component
+//! whose sources changed since (its stamp in `target/guests/stamps/`) fails
+//! every test here instead of being tested stale.
 
 use serde_json::Value;
 use std::fs;
@@ -96,8 +99,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Regular files under `rel` (a repository path), skipping `__pycache__`
-/// and `node_modules` and not following symlinks, as `find -type f` does.
+/// Regular files under `rel` (a repository path), not following symlinks,
+/// as `find -type f` does, without the folders `NOT_INPUTS` in
+/// `scripts/build-components.sh` skips (caches, packages, unit tests).
 fn files_under(rel: &str, out: &mut Vec<String>) {
     let path = repo_root().join(rel);
     let Ok(meta) = fs::symlink_metadata(&path) else {
@@ -106,12 +110,14 @@ fn files_under(rel: &str, out: &mut Vec<String>) {
     if meta.is_file() {
         out.push(rel.to_string());
     } else if meta.is_dir() {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if matches!(name, "__pycache__" | "node_modules" | "test" | "tests") {
+            return;
+        }
         for entry in fs::read_dir(&path).expect("read source dir") {
             let name = entry.expect("dir entry").file_name();
             let name = name.to_str().expect("UTF-8 source path");
-            if name != "__pycache__" && name != "node_modules" {
-                files_under(&format!("{rel}/{name}"), out);
-            }
+            files_under(&format!("{rel}/{name}"), out);
         }
     }
 }

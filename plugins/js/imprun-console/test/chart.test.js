@@ -18,9 +18,16 @@ function input(values, extra = {}) {
   };
 }
 
+// The rendered objects by kind; a kind rendered twice fails the test
+// instead of one object silently hiding the other.
 function objects(values, extra, logs = []) {
   const out = render(input(values, extra), (level, message) => logs.push([level, message]));
-  return Object.fromEntries(out.manifests.map(({ object }) => [object.kind, object]));
+  const byKind = {};
+  for (const { object } of out.manifests) {
+    assert.ok(!(object.kind in byKind), `${object.kind} rendered twice`);
+    byKind[object.kind] = object;
+  }
+  return byKind;
 }
 
 test('defaults give a Deployment and a Service, no Ingress', () => {

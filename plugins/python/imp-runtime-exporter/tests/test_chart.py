@@ -23,8 +23,15 @@ def make_input(values: dict, release: str = "imprun", app_version: str = "1.0.0"
 
 
 def objects(values: dict, **kw) -> dict:
+    """The rendered objects by kind; a kind rendered twice fails the test
+    instead of one object silently hiding the other."""
     out = render(make_input(values, **kw), lambda level, message: None)
-    return {obj["kind"]: obj for _, obj in out["manifests"]}
+    by_kind = {}
+    for _, obj in out["manifests"]:
+        if obj["kind"] in by_kind:
+            raise AssertionError(f"{obj['kind']} rendered twice")
+        by_kind[obj["kind"]] = obj
+    return by_kind
 
 
 class RenderTest(unittest.TestCase):
