@@ -569,11 +569,9 @@ fn one_warning_per_kind_of_refusal() {
     );
 }
 
-/// Through the real binary: a forged entry gives one `warning:` line on
-/// stderr, exit status 0 and the same output as the clean render.
-#[test]
-fn binary_warns_once_and_renders_the_real_component() {
-    let dirs = Dirs::new();
+/// An umbrella whose three subcharts all use the redis guest (aliases), so
+/// one render loads the same entry three times.
+fn three_redis_chart() -> tempfile::TempDir {
     let chart = tempfile::tempdir().unwrap();
     let sub = chart.path().join("charts").join("redis");
     fs::create_dir_all(&sub).unwrap();
@@ -584,34 +582,60 @@ fn binary_warns_once_and_renders_the_real_component() {
     )
     .unwrap();
     fs::write(sub.join("values.yaml"), "{}\n").unwrap();
-    fs::write(
-        chart.path().join("Chart.yaml"),
-        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 0.1.0\n",
-    )
-    .unwrap();
-    fs::write(chart.path().join("values.yaml"), "redis: {}\n").unwrap();
-    let render = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_wasmchart"))
-            .arg("render")
-            .arg(chart.path())
-            .env("WASMCHART_CACHE_DIR", dirs.cache())
-            .env("WASMCHART_CONFIG_DIR", dirs.config())
-            .env_remove("WASMCHART_SECRET_KEY")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{stderr}");
-        (String::from_utf8(out.stdout).unwrap(), stderr)
-    };
-    let (clean, stderr) = render();
+    let mut umbrella =
+        String::from("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n");
+    let mut values = String::new();
+    for alias in ["a", "b", "c"] {
+        umbrella.push_str(&format!(
+            "  - name: redis\n    version: 0.1.0\n    alias: {alias}\n"
+        ));
+        values.push_str(&format!("{alias}: {{fullnameOverride: redis-{alias}}}\n"));
+    }
+    fs::write(chart.path().join("Chart.yaml"), umbrella).unwrap();
+    fs::write(chart.path().join("values.yaml"), values).unwrap();
+    chart
+}
+
+/// Runs `wasmchart render CHART` with `envs`; returns stdout and stderr.
+fn render_binary(chart: &Path, envs: &[(&str, &Path)]) -> (String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+    cmd.arg("render")
+        .arg(chart)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (name, value) in envs {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+/// Through the real binary: a forged entry loaded three times in one render
+/// gives one `warning:` line on stderr, exit status 0 and the same output
+/// as the clean render.
+#[test]
+fn binary_warns_once_and_renders_the_real_component() {
+    let dirs = Dirs::new();
+    let chart = three_redis_chart();
+    let (cache, config) = (dirs.cache(), dirs.config());
+    let envs = [
+        ("WASMCHART_CACHE_DIR", cache.as_path()),
+        ("WASMCHART_CONFIG_DIR", config.as_path()),
+    ];
+    let (clean, stderr) = render_binary(chart.path(), &envs);
     assert!(!stderr.contains("warning:"), "{stderr}");
+    for alias in ["a", "b", "c"] {
+        assert!(clean.contains(&format!("name: redis-{alias}")), "{clean}");
+    }
     let entry = dirs.only_entry();
     let mut bytes = fs::read(&entry).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
     fs::write(&entry, bytes).unwrap();
 
-    let (output, stderr) = render();
+    let (output, stderr) = render_binary(chart.path(), &envs);
     assert_eq!(output, clean);
     let lines: Vec<&str> = stderr
         .lines()
@@ -624,6 +648,30 @@ fn binary_warns_once_and_renders_the_real_component() {
             entry.display()
         )]
     );
-    let (_, stderr) = render();
+    let (_, stderr) = render_binary(chart.path(), &envs);
     assert!(!stderr.contains("warning:"), "{stderr}");
+}
+
+/// No config directory at all (no HOME, XDG_CONFIG_HOME or
+/// WASMCHART_CONFIG_DIR): no key, so nothing is cached or trusted; the
+/// render still works and says why once.
+#[test]
+fn binary_without_a_config_directory_compiles_in_memory() {
+    let dirs = Dirs::new();
+    let chart = three_redis_chart();
+    let cache = dirs.cache();
+    let (output, stderr) = render_binary(chart.path(), &[("WASMCHART_CACHE_DIR", &cache)]);
+    assert!(output.contains("name: redis-c"), "{output}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "warning: compile cache off: no config directory for the compile cache key: set \
+          WASMCHART_CONFIG_DIR, XDG_CONFIG_HOME or HOME; compiling components in memory"
+        ]
+    );
+    assert!(!cache.join("v1").exists());
 }
