@@ -117,7 +117,7 @@ fn error(out: &Output) -> String {
     let err = String::from_utf8(out.stderr.clone()).unwrap();
     assert!(err.starts_with("error: "), "{err}");
     assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        !err.contains("thread 'main' panicked") && !err.contains("RUST_BACKTRACE"),
         "{err}"
     );
     assert!(out.stdout.is_empty(), "no partial output on error");
@@ -464,4 +464,334 @@ fn library_compiles_stop_waiting_at_the_deadline() {
         err.to_string(),
         "component 'redis' exceeded its 1ms compile time limit"
     );
+}
+
+// ---- instances, tables, memories: generated components ---------------------
+
+/// How many extra core instances a generated component makes, and how many
+/// tables and memories each of them defines.
+#[derive(Clone, Copy)]
+struct Shape {
+    fillers: u32,
+    tables_each: u32,
+    memories_each: u32,
+}
+
+/// A core module defining `tables` one-element tables and `memories`
+/// empty memories, and nothing else.
+fn filler_module(tables: u32, memories: u32) -> wasm_encoder::Module {
+    use wasm_encoder::{MemorySection, MemoryType, Module, RefType, TableSection, TableType};
+    let mut module = Module::new();
+    let mut table_section = TableSection::new();
+    for _ in 0..tables {
+        table_section.table(TableType {
+            element_type: RefType::FUNCREF,
+            table64: false,
+            minimum: 1,
+            maximum: None,
+            shared: false,
+        });
+    }
+    module.section(&table_section);
+    let mut memory_section = MemorySection::new();
+    for _ in 0..memories {
+        memory_section.memory(MemoryType {
+            minimum: 0,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+    }
+    module.section(&memory_section);
+    module
+}
+
+/// The core module behind `render`: one page of memory, a bump `realloc`,
+/// and `render` returning a pointer to zeros, which lifts as
+/// `ok({manifests: [], notes: none})`.
+fn main_module() -> wasm_encoder::Module {
+    use wasm_encoder::{
+        CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection,
+        GlobalSection, GlobalType, Instruction as I, MemorySection, MemoryType, Module,
+        TypeSection, ValType,
+    };
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], [ValType::I32]);
+    types.ty().function([ValType::I32; 4], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0).function(1);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut globals = GlobalSection::new();
+    let heap = GlobalType {
+        val_type: ValType::I32,
+        mutable: true,
+        shared: false,
+    };
+    globals.global(heap, &ConstExpr::i32_const(1024));
+    let mut exports = ExportSection::new();
+    exports
+        .export("render", ExportKind::Func, 0)
+        .export("realloc", ExportKind::Func, 1)
+        .export("memory", ExportKind::Memory, 0);
+    let mut code = CodeSection::new();
+    let mut render = Function::new([]);
+    render.instruction(&I::I32Const(16)).instruction(&I::End);
+    code.function(&render);
+    // realloc(old, old_size, align, size): heap += size (8-aligned), return old heap.
+    let mut realloc = Function::new([]);
+    for instruction in [
+        I::GlobalGet(0),
+        I::GlobalGet(0),
+        I::LocalGet(3),
+        I::I32Add,
+        I::I32Const(7),
+        I::I32Add,
+        I::I32Const(-8),
+        I::I32And,
+        I::GlobalSet(0),
+        I::End,
+    ] {
+        realloc.instruction(&instruction);
+    }
+    code.function(&realloc);
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code);
+    module
+}
+
+/// Defines a record, variant... with `define` and exports it as `name`
+/// (the component model wants named types in exported signatures);
+/// returns the exported type.
+fn named_type(
+    builder: &mut wasm_encoder::ComponentBuilder,
+    name: &str,
+    define: impl FnOnce(wasm_encoder::ComponentDefinedTypeEncoder<'_>),
+) -> wasm_encoder::ComponentValType {
+    use wasm_encoder::{ComponentExportKind, ComponentValType};
+    let (index, encoder) = builder.type_defined(None);
+    define(encoder);
+    let exported = builder.export(name, ComponentExportKind::Type, index, None);
+    ComponentValType::Type(exported)
+}
+
+fn anonymous_type(
+    builder: &mut wasm_encoder::ComponentBuilder,
+    define: impl FnOnce(wasm_encoder::ComponentDefinedTypeEncoder<'_>),
+) -> wasm_encoder::ComponentValType {
+    let (index, encoder) = builder.type_defined(None);
+    define(encoder);
+    wasm_encoder::ComponentValType::Type(index)
+}
+
+/// A component implementing `render` of wasmchart:chart@0.1.0 (it returns
+/// no manifests) that also instantiates `shape.fillers` filler modules.
+fn generated_component(shape: Shape) -> Vec<u8> {
+    use wasm_encoder::{
+        CanonicalOption, ComponentBuilder, ComponentExportKind, ComponentValType as V, ExportKind,
+        PrimitiveValType as P,
+    };
+    let mut b = ComponentBuilder::default();
+    let string = V::Primitive(P::String);
+    let strings = anonymous_type(&mut b, |t| t.list(string));
+    let opt_string = anonymous_type(&mut b, |t| t.option(string));
+    let release = named_type(&mut b, "release", |t| {
+        t.record([
+            ("name", string),
+            ("namespace", string),
+            ("revision", V::Primitive(P::U32)),
+            ("is-install", V::Primitive(P::Bool)),
+            ("is-upgrade", V::Primitive(P::Bool)),
+        ])
+    });
+    let chart = named_type(&mut b, "chart-info", |t| {
+        t.record([
+            ("name", string),
+            ("version", string),
+            ("app-version", opt_string),
+        ])
+    });
+    let caps = named_type(&mut b, "capabilities", |t| {
+        t.record([("kube-version", string), ("api-versions", strings)])
+    });
+    let secret = named_type(&mut b, "secret-ref", |t| {
+        t.record([("id", string), ("secret-name", string), ("keys", strings)])
+    });
+    let cert = named_type(&mut b, "certificate-ref", |t| {
+        t.record([
+            ("id", string),
+            ("secret-name", string),
+            ("dns-names", strings),
+        ])
+    });
+    let secrets = anonymous_type(&mut b, |t| t.list(secret));
+    let certs = anonymous_type(&mut b, |t| t.list(cert));
+    let input = named_type(&mut b, "render-input", |t| {
+        t.record([
+            ("values-json", string),
+            ("release", release),
+            ("chart", chart),
+            ("capabilities", caps),
+            ("secrets", secrets),
+            ("certificates", certs),
+        ])
+    });
+    let manifest = named_type(&mut b, "manifest", |t| {
+        t.record([("source", string), ("content", string)])
+    });
+    let manifests = anonymous_type(&mut b, |t| t.list(manifest));
+    let output = named_type(&mut b, "render-output", |t| {
+        t.record([("manifests", manifests), ("notes", opt_string)])
+    });
+    let error = named_type(&mut b, "render-error", |t| {
+        t.variant([
+            ("invalid-values", Some(string)),
+            ("unsupported", Some(string)),
+            ("failed", Some(string)),
+        ])
+    });
+    let result = anonymous_type(&mut b, |t| t.result(Some(output), Some(error)));
+    let (func_type, mut encoder) = b.type_function(None);
+    encoder.params([("input", input)]).result(Some(result));
+
+    let main = b.core_module(None, &main_module());
+    let instance = b.core_instantiate(None, main, []);
+    let filler = b.core_module(None, &filler_module(shape.tables_each, shape.memories_each));
+    for _ in 0..shape.fillers {
+        b.core_instantiate(None, filler, []);
+    }
+    let render = b.core_alias_export(None, instance, "render", ExportKind::Func);
+    let realloc = b.core_alias_export(None, instance, "realloc", ExportKind::Func);
+    let memory = b.core_alias_export(None, instance, "memory", ExportKind::Memory);
+    let options = [
+        CanonicalOption::UTF8,
+        CanonicalOption::Memory(memory),
+        CanonicalOption::Realloc(realloc),
+    ];
+    let lifted = b.lift_func(None, render, func_type, options);
+    b.export("render", ComponentExportKind::Func, lifted, None);
+    b.finish()
+}
+
+/// Renders a generated component of `shape` under `limits` (a flow map).
+fn render_generated(shape: Shape, limits: &str) -> Output {
+    let chart = Chart::probe("{}", limits);
+    let wasm = chart.dir.path().join("charts/probe/probe.wasm");
+    fs::write(&wasm, generated_component(shape)).unwrap();
+    chart.render(&[])
+}
+
+#[test]
+fn instances_obeyed_and_violated() {
+    let shape = Shape {
+        fillers: 9,
+        tables_each: 0,
+        memories_each: 0,
+    };
+    ok(&render_generated(shape, "{instances: 10}"));
+    let shape = Shape {
+        fillers: 10,
+        ..shape
+    };
+    let err = error(&render_generated(shape, "{instances: 10}"));
+    assert_has(&err, "component 'probe' exceeded its limit of 10 instances");
+}
+
+#[test]
+fn tables_obeyed_and_violated() {
+    let shape = Shape {
+        fillers: 2,
+        tables_each: 3,
+        memories_each: 0,
+    };
+    ok(&render_generated(shape, "{tables: 6}"));
+    let shape = Shape {
+        tables_each: 4,
+        ..shape
+    };
+    let err = error(&render_generated(shape, "{tables: 6}"));
+    assert_has(&err, "component 'probe' exceeded its limit of 6 tables");
+}
+
+#[test]
+fn memories_obeyed_and_violated() {
+    // The main module has one memory.
+    let shape = Shape {
+        fillers: 3,
+        tables_each: 0,
+        memories_each: 1,
+    };
+    ok(&render_generated(shape, "{memories: 4}"));
+    let shape = Shape {
+        fillers: 4,
+        ..shape
+    };
+    let err = error(&render_generated(shape, "{memories: 4}"));
+    assert_has(&err, "component 'probe' exceeded its limit of 4 memories");
+}
+
+/// The documented defaults are reachable under the pooling allocator: a
+/// component right at the default counts instantiates, and the ceilings
+/// themselves are accepted (the pool is sized for them).
+#[test]
+fn defaults_and_ceilings_are_reachable() {
+    let at_default = Shape {
+        fillers: 99,
+        tables_each: 1,
+        memories_each: 0,
+    };
+    ok(&render_generated(at_default, ""));
+    let err = error(&render_generated(
+        Shape {
+            fillers: 100,
+            ..at_default
+        },
+        "",
+    ));
+    assert_has(&err, "exceeded its limit of 100 instances");
+    let at_ceiling = Shape {
+        fillers: 999,
+        tables_each: 1,
+        memories_each: 0,
+    };
+    ok(&render_generated(
+        at_ceiling,
+        "{instances: 1000, tables: 1000}",
+    ));
+    let many_memories = Shape {
+        fillers: 63,
+        tables_each: 0,
+        memories_each: 1,
+    };
+    ok(&render_generated(
+        many_memories,
+        "{memories: 64, instances: 64}",
+    ));
+}
+
+// ---- trap causes ------------------------------------------------------------
+
+#[test]
+fn a_crash_keeps_its_trap_kind_and_stderr_without_backtrace() {
+    let err = error(&Chart::probe("{action: panic}", "").render(&[]));
+    assert_has(&err, "component 'probe' crashed: ");
+    assert_has(&err, "wasm `unreachable` instruction executed");
+    assert_has(&err, "probe panicked on purpose");
+    assert!(!err.contains("backtrace") && !err.contains("0x"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one paragraph: {err}");
+    let err = error(&Chart::probe("{action: trap}", "").render(&[]));
+    assert_has(&err, "wasm trap: wasm `unreachable` instruction executed");
 }
