@@ -183,7 +183,7 @@ mod tests {
             "...",
             "---",
             "'\"\\",
-            &"long ".repeat(150),
+            &"long ".repeat(300),
         ];
         let objects: Vec<Object> = hostile
             .iter()

@@ -10,6 +10,8 @@ use serde_json::Value;
 use super::resolve::{Scalar, is_base60_float, looks_like_timestamp, resolve_plain};
 
 const WIDTH: usize = 80;
+/// Longest key libyaml writes as an implicit (simple) key.
+const MAX_SIMPLE_KEY: usize = 128;
 
 /// Writes a value as a YAML document (ending in a newline).
 pub fn to_string(value: &Value) -> String {
@@ -58,7 +60,16 @@ impl Emitter {
         keys.sort_by(|a, b| natural_cmp(a, b));
         for k in keys {
             self.indent_to(indent);
-            self.key(k);
+            if k.chars().count() > MAX_SIMPLE_KEY {
+                // Like libyaml (so go-yaml and Helm): a long key is written as an
+                // explicit `? key` entry; readers refuse implicit keys over 1024.
+                self.write("? ");
+                self.key(k);
+                self.newline();
+                self.indent_to(indent);
+            } else {
+                self.key(k);
+            }
             self.write(":");
             self.value_after_key(&m[k], indent);
         }
