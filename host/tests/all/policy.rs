@@ -528,7 +528,7 @@ fn a_bad_policy_file_is_an_error_naming_the_key_path() {
         ),
         (
             "limits: {max: {memroy: 1Gi}}\n",
-            "unknown key 'limits.max.memroy' (known here: memory, timeout, output, instances, tables, logLines, logBytes)",
+            "unknown key 'limits.max.memroy' (known here: memory, timeout, output, instances, tables, tableElements, memories, logLines, logBytes, files, componentSize, compileTimeout, compileMemory)",
         ),
         (
             "namespaces: {allowOther: maybe}\n",
