@@ -795,3 +795,26 @@ fn a_crash_keeps_its_trap_kind_and_stderr_without_backtrace() {
     let err = error(&Chart::probe("{action: trap}", "").render(&[]));
     assert_has(&err, "wasm trap: wasm `unreachable` instruction executed");
 }
+
+#[test]
+fn a_component_is_never_compiled_twice_at_once() {
+    use wasmchart::sandbox::CacheStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(dir.path().join("cache")),
+        config_dir: Some(dir.path().join("config")),
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let statuses: Vec<CacheStatus> = std::thread::scope(|scope| {
+        let loads: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| runtime.load("redis", test_components::wasm("redis"))))
+            .collect();
+        loads
+            .into_iter()
+            .map(|l| l.join().unwrap().unwrap().cache_status())
+            .collect()
+    });
+    let misses = statuses.iter().filter(|s| **s == CacheStatus::Miss).count();
+    assert_eq!(misses, 1, "one compile, then cache hits: {statuses:?}");
+}
