@@ -91,7 +91,8 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The built component of `sub`, or a panic saying how to build it.
+/// The built component of `sub`, or a panic saying how to build it
+/// (also when it is stale: its sources changed since it was built).
 fn component(sub: &str) -> PathBuf {
     let path = repo_root()
         .join("examples/imprun/charts")
@@ -102,6 +103,7 @@ fn component(sub: &str) -> PathBuf {
         "{} is missing: run scripts/build-components.sh (after scripts/setup.sh on a fresh machine)",
         path.display()
     );
+    crate::imprun::require_fresh_component(sub);
     path
 }
 
@@ -304,8 +306,10 @@ fn check_bad_values(case: &Case) {
         "{}: a string service.port was accepted",
         case.sub
     );
+    // The component's own wording, which the echoed flag does not contain.
+    let component = format!("component '{}'", case.sub);
     assert!(
-        rendered.stderr.contains(case.sub) && rendered.stderr.contains("service.port"),
+        rendered.stderr.contains(&component) && rendered.stderr.contains("key 'service.port'"),
         "{}: the error does not name the component and the key:\n{}",
         case.sub,
         rendered.stderr

@@ -147,6 +147,16 @@ fn inputs_hash(sub: &str) -> String {
 /// the current sources' hash. Without it a local `cargo test` after editing
 /// a component would silently test the old bytes.
 pub(crate) fn require_fresh_component(sub: &str) {
+    static FRESH: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut fresh = FRESH.lock().unwrap_or_else(PoisonError::into_inner);
+    if fresh.iter().any(|s| s == sub) {
+        return;
+    }
+    check_fresh(sub);
+    fresh.push(sub.to_string());
+}
+
+fn check_fresh(sub: &str) {
     let stamp_path = repo_root().join(format!("target/guests/stamps/{sub}"));
     let stamp = fs::read_to_string(&stamp_path).unwrap_or_else(|e| {
         panic!(
