@@ -475,11 +475,13 @@ struct Shape {
     fillers: u32,
     tables_each: u32,
     memories_each: u32,
+    /// Initial elements of each filler table.
+    elements: u64,
 }
 
-/// A core module defining `tables` one-element tables and `memories`
-/// empty memories, and nothing else.
-fn filler_module(tables: u32, memories: u32) -> wasm_encoder::Module {
+/// A core module defining `tables` tables of `elements` elements and
+/// `memories` empty memories, and nothing else.
+fn filler_module(tables: u32, elements: u64, memories: u32) -> wasm_encoder::Module {
     use wasm_encoder::{MemorySection, MemoryType, Module, RefType, TableSection, TableType};
     let mut module = Module::new();
     let mut table_section = TableSection::new();
@@ -487,7 +489,7 @@ fn filler_module(tables: u32, memories: u32) -> wasm_encoder::Module {
         table_section.table(TableType {
             element_type: RefType::FUNCREF,
             table64: false,
-            minimum: 1,
+            minimum: elements,
             maximum: None,
             shared: false,
         });
@@ -669,7 +671,10 @@ fn generated_component(shape: Shape) -> Vec<u8> {
 
     let main = b.core_module(None, &main_module());
     let instance = b.core_instantiate(None, main, []);
-    let filler = b.core_module(None, &filler_module(shape.tables_each, shape.memories_each));
+    let filler = b.core_module(
+        None,
+        &filler_module(shape.tables_each, shape.elements, shape.memories_each),
+    );
     for _ in 0..shape.fillers {
         b.core_instantiate(None, filler, []);
     }
@@ -700,6 +705,7 @@ fn instances_obeyed_and_violated() {
         fillers: 9,
         tables_each: 0,
         memories_each: 0,
+        elements: 1,
     };
     ok(&render_generated(shape, "{instances: 10}"));
     let shape = Shape {
@@ -716,6 +722,7 @@ fn tables_obeyed_and_violated() {
         fillers: 2,
         tables_each: 3,
         memories_each: 0,
+        elements: 1,
     };
     ok(&render_generated(shape, "{tables: 6}"));
     let shape = Shape {
@@ -733,6 +740,7 @@ fn memories_obeyed_and_violated() {
         fillers: 3,
         tables_each: 0,
         memories_each: 1,
+        elements: 1,
     };
     ok(&render_generated(shape, "{memories: 4}"));
     let shape = Shape {
@@ -752,6 +760,7 @@ fn defaults_and_ceilings_are_reachable() {
         fillers: 99,
         tables_each: 1,
         memories_each: 0,
+        elements: 1,
     };
     ok(&render_generated(at_default, ""));
     let err = error(&render_generated(
@@ -766,6 +775,7 @@ fn defaults_and_ceilings_are_reachable() {
         fillers: 999,
         tables_each: 1,
         memories_each: 0,
+        elements: 1,
     };
     ok(&render_generated(
         at_ceiling,
@@ -775,6 +785,7 @@ fn defaults_and_ceilings_are_reachable() {
         fillers: 63,
         tables_each: 0,
         memories_each: 1,
+        elements: 1,
     };
     ok(&render_generated(
         many_memories,
@@ -817,4 +828,24 @@ fn a_component_is_never_compiled_twice_at_once() {
     });
     let misses = statuses.iter().filter(|s| **s == CacheStatus::Miss).count();
     assert_eq!(misses, 1, "one compile, then cache hits: {statuses:?}");
+}
+
+#[test]
+fn table_elements_obeyed_and_violated() {
+    let shape = Shape {
+        fillers: 1,
+        tables_each: 1,
+        memories_each: 0,
+        elements: 1000,
+    };
+    ok(&render_generated(shape, "{tableElements: 1000}"));
+    let shape = Shape {
+        elements: 1001,
+        ..shape
+    };
+    let err = error(&render_generated(shape, "{tableElements: 1000}"));
+    assert_has(
+        &err,
+        "component 'probe' exceeded its limit of 1000 table elements",
+    );
 }
