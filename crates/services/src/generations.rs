@@ -193,6 +193,46 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_read_and_replaced_inside_the_chart_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("g.yaml");
+        std::fs::write(&target, "prod: {jwt: 5}\n").unwrap();
+        std::os::unix::fs::symlink(&target, Generations::path(dir.path())).unwrap();
+        let err = Generations::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(GENERATIONS_FILE) && err.contains("leads outside the chart directory"),
+            "{err}"
+        );
+        assert!(bump(dir.path(), "prod", "jwt").is_err());
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "prod: {jwt: 5}\n"
+        );
+
+        let inside = tempfile::tempdir().unwrap();
+        std::fs::write(inside.path().join("real.yaml"), "prod: {jwt: 5}\n").unwrap();
+        std::os::unix::fs::symlink("real.yaml", Generations::path(inside.path())).unwrap();
+        assert_eq!(bump(inside.path(), "prod", "jwt").unwrap(), 6);
+        let meta = std::fs::symlink_metadata(Generations::path(inside.path())).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "the link is replaced, not written through"
+        );
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        let real = std::fs::read_to_string(inside.path().join("real.yaml")).unwrap();
+        assert_eq!(real, "prod: {jwt: 5}\n");
+        let leftovers: Vec<_> = std::fs::read_dir(inside.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file is left behind");
+    }
+
     #[test]
     fn bad_file_names_itself() {
         let dir = tempfile::tempdir().unwrap();
