@@ -88,8 +88,9 @@ pub const GENERATIONS: Limit = Limit {
 pub const MAX_CHART_DEPTH: usize = 16;
 
 /// A chart and all its subcharts may hold at most this many charts (symlinked subchart
-/// directories could otherwise multiply the work).
-pub const MAX_CHARTS: usize = 1_000;
+/// directories could otherwise multiply the work). Each loaded chart keeps one directory
+/// descriptor open, so this also stays well inside the usual 1,024-descriptor limit.
+pub const MAX_CHARTS: usize = 500;
 
 /// A file that could not be read or written, or that breaks a rule; one sentence naming the
 /// file and the rule.
