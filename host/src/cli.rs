@@ -2,8 +2,10 @@
 //! the library. Nothing here renders or merges; it only translates.
 
 use crate::output::{self, Format};
+use crate::policy::{self, Policy};
 use crate::render::{LimitFlags, RenderOptions};
 use crate::sandbox::LogLevel;
+use crate::text;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
@@ -109,6 +111,9 @@ struct RenderArgs {
     seal_cert: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Operator policy file: limit maximums and what components may emit (else $WASMCHART_POLICY).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Print the components' notes to stderr after rendering.
     #[arg(long)]
     notes: bool,
@@ -129,6 +134,12 @@ struct LimitArgs {
     /// Size of the output one component may return, e.g. 16Mi (default 16Mi).
     #[arg(long, value_name = "SIZE")]
     output_limit: Option<String>,
+    /// Wall-clock time to compile one component on a cache miss, e.g. 30s (default 120s).
+    #[arg(long, value_name = "DURATION")]
+    compile_timeout: Option<String>,
+    /// Memory the compiler may use for one component, e.g. 512Mi (default 1Gi).
+    #[arg(long, value_name = "SIZE")]
+    compile_memory: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -163,13 +174,29 @@ enum SecretsCommand {
 
 /// Entry point of the binary: parses flags, runs, prints any error once as
 /// one paragraph and maps it to the exit status.
+///
+/// One rule for scripts and Argo CD: 0 on success, 1 on any error, usage
+/// errors included (clap alone would exit 2 for those). `--help` and
+/// `--version` print to stdout and exit 0.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let status = if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+            // clap's own rendering: usage errors to stderr, help and version to stdout.
+            let _ = err.print();
+            return status;
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", text::escape_lines(&format!("{err:#}"), "  "));
             ExitCode::FAILURE
         }
     }
@@ -196,6 +223,9 @@ fn run(cli: Cli) -> Result<()> {
 
 fn render(args: Box<RenderArgs>) -> Result<()> {
     let args = *args;
+    let policy = policy::policy_path(args.policy)
+        .map(|path| Policy::load(&path))
+        .transpose()?;
     let options = RenderOptions {
         chart_dir: args.chart,
         values: args.values.into_options(),
@@ -210,21 +240,15 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
             memory: args.limits.memory_limit,
             timeout: args.limits.timeout,
             output: args.limits.output_limit,
+            compile_timeout: args.limits.compile_timeout,
+            compile_memory: args.limits.compile_memory,
         },
+        policy,
         cache_dir: None,
         progress: std::io::stderr().is_terminal(),
     };
     let rendered = crate::render::render(&options)?;
-    for (component, line) in &rendered.logs {
-        if args.verbose || matches!(line.level, LogLevel::Warn | LogLevel::Error) {
-            eprintln!("[{component}] {}: {}", line.level, line.message);
-        }
-    }
-    if args.notes {
-        for (component, notes) in &rendered.notes {
-            eprintln!("[{component}] NOTES:\n{notes}");
-        }
-    }
+    print_diagnostics(&rendered, args.verbose, args.notes);
     if let Some(dir) = &args.output_dir {
         return output::write_tree(dir, &rendered.objects);
     }
@@ -233,6 +257,37 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         Format::Json => output::to_json(&rendered.objects),
     };
     write_stdout(&text)
+}
+
+/// Warnings, component log lines and (with `--notes`) notes on stderr.
+/// Every line starts with `warning: ` or `[component] `, and whatever a
+/// component wrote is escaped, so no component can print a line that looks
+/// like the host's own or drive the terminal.
+fn print_diagnostics(rendered: &crate::render::Rendered, verbose: bool, notes: bool) {
+    let mut err = std::io::stderr().lock();
+    for warning in &rendered.warnings {
+        let _ = writeln!(err, "warning: {}", text::escape(warning));
+    }
+    for (component, line) in &rendered.logs {
+        if verbose || matches!(line.level, LogLevel::Warn | LogLevel::Error) {
+            let _ = writeln!(
+                err,
+                "[{}] {}: {}",
+                text::escape(component),
+                line.level,
+                text::escape(&line.message)
+            );
+        }
+    }
+    if notes {
+        for (component, notes) in &rendered.notes {
+            let component = text::escape(component);
+            let _ = writeln!(err, "[{component}] NOTES:");
+            for line in notes.lines() {
+                let _ = writeln!(err, "[{component}] {}", text::escape(line));
+            }
+        }
+    }
 }
 
 fn values(args: ValuesArgs) -> Result<()> {

@@ -1,6 +1,7 @@
 //! The render pipeline: chart and values, host services, components in
 //! parallel, post-processing. Output is left to the caller.
 
+use crate::policy::{self, Policy};
 use crate::post::{self, Object};
 use crate::sandbox::{
     self, Capabilities, ChartInfo, Limits, LoadedComponent, LogLine, Release, RenderRequest,
@@ -8,9 +9,11 @@ use crate::sandbox::{
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
-use std::path::{Component, Path, PathBuf};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use wasmchart_services as services;
-use wasmchart_values::{Chart, EnabledSubchart, ValueOptions};
+use wasmchart_values::{Chart, EnabledSubchart, ValueOptions, chartfs};
 
 /// Everything `render` needs, resolved from flags by the CLI.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +38,10 @@ pub struct RenderOptions {
     pub seal_cert: Option<PathBuf>,
     /// Limits given on the command line; they beat Chart.yaml.
     pub limits: LimitFlags,
+    /// The operator's policy (`--policy`, `WASMCHART_POLICY`): maximum
+    /// limits and what components may emit. `None` keeps rendering
+    /// Helm-compatible, except that host Secrets can never be shadowed.
+    pub policy: Option<Policy>,
     /// Compile cache directory; the user cache directory when `None`.
     pub cache_dir: Option<PathBuf>,
     /// Show compile progress on stderr.
@@ -50,6 +57,10 @@ pub struct LimitFlags {
     pub timeout: Option<String>,
     /// `--output-limit`.
     pub output: Option<String>,
+    /// `--compile-timeout`.
+    pub compile_timeout: Option<String>,
+    /// `--compile-memory`.
+    pub compile_memory: Option<String>,
 }
 
 /// The result of a render, ready for output.
@@ -61,6 +72,10 @@ pub struct Rendered {
     pub logs: Vec<(String, LogLine)>,
     /// Notes returned by components, by component.
     pub notes: Vec<(String, String)>,
+    /// Things the user should know that do not stop the render (ignored
+    /// settings, capped limits), one line each, without a `warning:`
+    /// prefix. Other stages may add theirs.
+    pub warnings: Vec<String>,
 }
 
 /// One component to run: what the fan-out needs, prepared up front so that
@@ -71,7 +86,13 @@ struct Job {
     name: String,
     /// `<umbrella>/charts/<sub>[/charts/<subsub>]`, the prefix of sources.
     source_prefix: String,
+    /// The component file, for messages.
     component: PathBuf,
+    /// Its bytes, read once through the chart's confined handle.
+    component_bytes: std::sync::Arc<[u8]>,
+    /// The validated copy of the subchart's `files/`, mounted at `/files`;
+    /// removed when the job is dropped.
+    _files: Option<chartfs::Snapshot>,
     request: RenderRequest,
     limits: Limits,
     secret_refs: Vec<services::SecretRef>,
@@ -113,14 +134,20 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         release: &release,
         namespace: &namespace,
         options,
+        warnings: RefCell::new(Vec::new()),
     };
-    let jobs = computed
-        .enabled_subcharts()
+    let subs = computed.enabled_subcharts();
+    facts
+        .warnings
+        .borrow_mut()
+        .extend(nested_limit_warnings(&subs));
+    let jobs = subs
         .iter()
         .map(|sub| prepare_job(sub, &facts, &plan))
         .collect::<Result<Vec<_>>>()?;
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: options.cache_dir.clone(),
+        config_dir: None,
         progress: options.progress,
     })?;
     let results = run_all(&runtime, &jobs);
@@ -128,8 +155,25 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         plan: &plan,
         umbrella: chart.name(),
         namespace: &namespace,
+        policy: options.policy.as_ref(),
     };
-    collect(&jobs, results, &ctx)
+    let warnings = facts.warnings.take();
+    match collect(&jobs, results, &ctx) {
+        Ok(mut rendered) => {
+            rendered.warnings.splice(0..0, warnings);
+            Ok(rendered)
+        }
+        Err(e) if warnings.is_empty() => Err(e),
+        // A capped or ignored limit often explains the failure: keep it.
+        Err(e) => Err(anyhow!(
+            "{e:#}\n{}",
+            warnings
+                .iter()
+                .map(|w| format!("  warning: {w}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
+    }
 }
 
 /// What post-processing needs besides a component's result.
@@ -137,6 +181,7 @@ struct PostContext<'a> {
     plan: &'a services::Plan,
     umbrella: &'a str,
     namespace: &'a str,
+    policy: Option<&'a Policy>,
 }
 
 struct Facts<'a> {
@@ -144,6 +189,8 @@ struct Facts<'a> {
     release: &'a str,
     namespace: &'a str,
     options: &'a RenderOptions,
+    /// Warnings found while preparing jobs (capped limits).
+    warnings: RefCell<Vec<String>>,
 }
 
 fn plan_services(
@@ -181,23 +228,24 @@ fn read_seal_cert(
     values: &Value,
     options: &RenderOptions,
 ) -> Result<Option<String>> {
-    let path = match &options.seal_cert {
-        Some(p) => p.clone(),
+    let pem = match &options.seal_cert {
+        Some(p) => chartfs::read_operator_string(p, &chartfs::CERTIFICATE),
         None => match values
             .pointer("/secrets/sealed/certFile")
             .and_then(Value::as_str)
+            .filter(|f| !f.is_empty())
         {
-            Some(rel) => chart.dir().join(rel),
+            Some(file) => {
+                let rel = chartfs::relative_path(file)
+                    .map_err(|why| anyhow!("secrets.sealed.certFile: {why}"))?;
+                chart.fs().read_to_string(rel, &chartfs::CERTIFICATE)
+            }
             None => return Ok(None),
         },
     };
-    let pem = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read the Sealed Secrets certificate '{}'",
-            path.display()
-        )
-    })?;
-    Ok(Some(pem))
+    Ok(Some(pem.map_err(|e| {
+        anyhow!("the Sealed Secrets certificate is unusable: {e}")
+    })?))
 }
 
 fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Plan) -> Result<Job> {
@@ -208,9 +256,18 @@ fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Pl
             sub.chart.dir().join("Chart.yaml").display()
         )
     })?;
+    let component_bytes = sub
+        .chart
+        .component_bytes()
+        .with_context(|| format!("cannot load the component of subchart '{name}'"))?
+        .unwrap_or_default();
     let secret_refs = plan.secret_refs(&name, &sub.values)?;
     let certificate_refs = plan.certificate_refs(&name, &sub.values)?;
-    let files_dir = sub.chart.dir().join("files");
+    let files = sub
+        .chart
+        .fs()
+        .snapshot_files(&chartfs::FilesLimits::default())
+        .with_context(|| format!("cannot give subchart '{name}' its files/ directory"))?;
     let request = RenderRequest {
         values_json: serde_json::to_string(&sub.values)?,
         release: Release {
@@ -235,17 +292,19 @@ fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Pl
                 dns_names: c.dns_names.clone(),
             })
             .collect(),
-        files_dir: files_dir.is_dir().then_some(files_dir),
+        files_dir: files.as_ref().map(|f| f.path().to_path_buf()),
     };
     let source_prefix = std::iter::once(facts.chart.name().to_string())
         .chain(sub.path.iter().map(|p| format!("charts/{p}")))
         .collect::<Vec<_>>()
         .join("/");
     Ok(Job {
-        limits: limits_for(&name, sub, &facts.options.limits)?,
+        limits: limits_for(&name, sub, facts)?,
         name,
         source_prefix,
         component,
+        component_bytes,
+        _files: files,
         request,
         secret_refs,
     })
@@ -259,33 +318,71 @@ fn to_sandbox_secret(r: &services::SecretRef) -> sandbox::SecretRef {
     }
 }
 
-/// Limits for one component: defaults, then the umbrella dependency's
-/// `limits:` map, then command-line flags.
-fn limits_for(name: &str, sub: &EnabledSubchart<'_>, flags: &LimitFlags) -> Result<Limits> {
-    let mut limits = Limits::default();
-    if let Some(map) = sub.dependency.and_then(|d| d.limits.as_ref()) {
-        limits.apply_map(map).map_err(|e| {
-            anyhow!("invalid `limits` for dependency '{name}' in the umbrella Chart.yaml: {e}")
-        })?;
-    }
-    let flag_pairs = [
-        ("memory", &flags.memory),
-        ("timeout", &flags.timeout),
-        ("output", &flags.output),
-    ];
-    for (key, value) in flag_pairs {
-        if let Some(value) = value {
-            let flag = match key {
-                "memory" => "--memory-limit",
-                "timeout" => "--timeout",
-                _ => "--output-limit",
-            };
-            limits
-                .set(key, value)
-                .map_err(|e| anyhow!("invalid {flag} '{value}': {e}"))?;
-        }
-    }
-    Ok(limits)
+/// Limits for one component. Only the root umbrella's owner decides them
+/// (above them, the operator): the umbrella's dependency entry for the
+/// component's top-level subchart applies to it and to every subchart
+/// nested under it; then the flags; all bounded by the policy. See
+/// [`policy::resolve_limits`].
+fn limits_for(name: &str, sub: &EnabledSubchart<'_>, facts: &Facts<'_>) -> Result<Limits> {
+    let top = sub.path.first().map_or("", String::as_str);
+    let entry = facts
+        .chart
+        .metadata()
+        .dependencies
+        .iter()
+        .find(|d| d.section() == top);
+    let chart_origin = format!(
+        "the umbrella Chart.yaml ('{}') entry for '{}'",
+        facts.chart.dir().join("Chart.yaml").display(),
+        crate::text::escape(top)
+    );
+    let flags = &facts.options.limits;
+    let given: Vec<(&'static str, &'static str, String)> = [
+        ("memory", "--memory-limit", &flags.memory),
+        ("timeout", "--timeout", &flags.timeout),
+        ("output", "--output-limit", &flags.output),
+        (
+            "compileTimeout",
+            "--compile-timeout",
+            &flags.compile_timeout,
+        ),
+        ("compileMemory", "--compile-memory", &flags.compile_memory),
+    ]
+    .into_iter()
+    .filter_map(|(key, flag, value)| value.clone().map(|v| (key, flag, v)))
+    .collect();
+    let sources = policy::LimitSources {
+        chart_map: entry.and_then(|d| d.limits.as_ref()),
+        chart_origin: &chart_origin,
+        flags: &given,
+        policy: facts.options.policy.as_ref(),
+    };
+    policy::resolve_limits(name, &sources, &mut facts.warnings.borrow_mut())
+}
+
+/// One warning per subchart Chart.yaml (at any depth) whose dependencies
+/// carry `limits:`: a third-party subchart must not set the limits of what
+/// it pulls in, so those keys are ignored, visibly.
+fn nested_limit_warnings(subs: &[EnabledSubchart<'_>]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    subs.iter()
+        .filter(|sub| {
+            sub.chart
+                .metadata()
+                .dependencies
+                .iter()
+                .any(|d| d.limits.is_some())
+        })
+        .filter(|sub| seen.insert(sub.chart.dir().to_path_buf()))
+        .map(|sub| {
+            let top = sub.path.first().map_or("", String::as_str);
+            format!(
+                "ignoring `limits:` in '{}': only the root umbrella's Chart.yaml sets limits (its entry for '{}' covers every subchart under it), then the operator's flags and policy",
+                sub.chart.dir().join("Chart.yaml").display(),
+                crate::text::escape(top)
+            )
+        })
+        .collect()
 }
 
 /// Kubernetes 1.31's built-in API versions, plus `--api-versions`.
@@ -358,7 +455,8 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<RenderResult>> {
 }
 
 fn run_one(runtime: &Runtime, job: &Job) -> Result<RenderResult> {
-    let loaded: LoadedComponent = runtime.load(&job.name, &job.component)?;
+    let loaded: LoadedComponent =
+        runtime.load_bytes_limited(&job.name, &job.component, &job.component_bytes, &job.limits)?;
     Ok(runtime.render(&loaded, &job.request, &job.limits)?)
 }
 
@@ -372,10 +470,34 @@ fn collect(
         objects: Vec::new(),
         logs: Vec::new(),
         notes: Vec::new(),
+        warnings: Vec::new(),
     };
+    let host_objects: Vec<Object> = ctx
+        .plan
+        .objects()
+        .iter()
+        .map(|host| host_object(ctx, host))
+        .collect();
+    let checker = policy::Checker::new(
+        ctx.policy,
+        ctx.namespace,
+        policy::host_secret_names(host_objects.iter().map(|o| &o.value)),
+    );
+    let mut violations = Vec::new();
     for (job, result) in jobs.iter().zip(results) {
         match result.and_then(|r| job_objects(job, r, ctx, &mut rendered)) {
-            Ok(objects) => rendered.objects.extend(objects),
+            Ok((objects, rbac)) => {
+                let who = format!("component '{}'", job.name);
+                checker.check(&who, &objects, true, &mut violations);
+                checker.check(
+                    &format!("the host (RBAC for {who})"),
+                    &rbac,
+                    false,
+                    &mut violations,
+                );
+                rendered.objects.extend(objects);
+                rendered.objects.extend(rbac);
+            }
             Err(e) => failures.push(format!("{e:#}")),
         }
     }
@@ -384,22 +506,40 @@ fn collect(
         1 => bail!("{}", failures.remove(0)),
         n => bail!("{n} components failed:\n  {}", failures.join("\n  ")),
     }
-    for host in ctx.plan.objects() {
-        rendered.objects.push(host_object(ctx, &host));
+    checker.check("the host", &host_objects, false, &mut violations);
+    if !violations.is_empty() {
+        bail!("{}", refusal(ctx.policy, &violations));
     }
+    rendered.objects.extend(host_objects);
     post::reject_duplicates(&rendered.objects)?;
     post::sort_objects(&mut rendered.objects);
     Ok(rendered)
 }
 
+/// One paragraph listing every refused object.
+fn refusal(policy: Option<&Policy>, violations: &[policy::Violation]) -> String {
+    let n = violations
+        .iter()
+        .map(|v| (&v.source, &v.object))
+        .collect::<BTreeSet<_>>()
+        .len();
+    let objects = if n == 1 { "object" } else { "objects" };
+    let head = match policy {
+        Some(p) => format!("the policy '{}' refuses {n} {objects}:", p.origin),
+        None => format!("{n} {objects} refused by a rule that holds even without a policy:"),
+    };
+    let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!("{head}\n  {}", lines.join("\n  "))
+}
+
 /// Turns one component's result into validated objects, plus the RBAC the
-/// host emits for its secrets.
+/// host emits for its secrets (returned apart: the host made those).
 fn job_objects(
     job: &Job,
     result: RenderResult,
     ctx: &PostContext<'_>,
     rendered: &mut Rendered,
-) -> Result<Vec<Object>> {
+) -> Result<(Vec<Object>, Vec<Object>)> {
     rendered
         .logs
         .extend(result.logs.into_iter().map(|l| (job.name.clone(), l)));
@@ -433,20 +573,32 @@ fn job_objects(
         post::set_namespace(o, ctx.namespace);
         post::add_labels(o, &job.name);
     }
-    objects.extend(rbac.iter().map(|host| host_object(ctx, host)));
-    Ok(objects)
+    let rbac = rbac.iter().map(|host| host_object(ctx, host)).collect();
+    Ok((objects, rbac))
 }
 
-/// The full source path of a component's manifest, refusing sources that
-/// are absolute or climb out of the subchart.
+/// Longest source a component may give, in bytes.
+const MAX_SOURCE_BYTES: usize = 256;
+
+/// The full source path of a component's manifest. A source is printed
+/// after `# Source:` and becomes a file under `--output-dir`, so it must be
+/// a plain relative path of safe characters: `[A-Za-z0-9._-]` segments
+/// separated by `/`, none empty, `.` or `..`, at most 256 bytes. Anything
+/// else (a newline that would start a forged document, an escape sequence,
+/// a path climbing out) fails the render.
 fn component_source(job: &Job, source: &str) -> Result<String> {
-    let path = Path::new(source);
-    let plain = !source.is_empty()
-        && !source.contains('\\')
-        && path.components().all(|c| matches!(c, Component::Normal(_)));
-    if !plain {
+    let segment_ok = |seg: &str| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    if source.len() > MAX_SOURCE_BYTES || !source.split('/').all(segment_ok) {
+        let shown = crate::text::escape_short(source, 300);
         bail!(
-            "component '{}' returned a manifest with source '{source}': a source must be a relative path inside the subchart, like templates/deployment.yaml",
+            "component '{}' returned a manifest with source '{shown}': a source must be a relative path inside the subchart, like templates/deployment.yaml, made of segments of A-Z, a-z, 0-9, '.', '_' and '-' separated by '/' (no empty, '.' or '..' segment), at most {MAX_SOURCE_BYTES} bytes",
             job.name
         );
     }

@@ -5,16 +5,19 @@ use super::bindings::{
     self, CONTRACT, PACKAGE, SubchartPre, VERSION, wasmchart::chart::types as wit,
 };
 use super::cache::{Cache, CacheStatus};
+use super::compile;
 use super::engine;
 use super::error::{GuestErrorKind, SandboxError};
 use super::limits::{Limits, Size, Time};
 use super::request::{Manifest, RenderRequest, RenderResult};
 use super::state::{HostState, truncate};
 use sha2::{Digest, Sha256};
-use std::io::IsTerminal as _;
+use std::collections::HashMap;
+use std::io::{IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTableError};
 use wasmtime::{Engine, Store, Trap};
 
 /// Options for [`Runtime::new`].
@@ -23,6 +26,10 @@ pub struct RuntimeOptions {
     /// Compile cache directory; `None` means `WASMCHART_CACHE_DIR`, else the
     /// user cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// Config directory holding the compile cache's key (`cache-key`);
+    /// `None` means `WASMCHART_CONFIG_DIR`, else the user config directory.
+    /// Tests and embedders give their own to keep keys apart.
+    pub config_dir: Option<PathBuf>,
     /// Print "compiling NAME (SIZE)…" on stderr before a first-time compile,
     /// when stderr is a terminal.
     pub progress: bool,
@@ -35,6 +42,11 @@ pub struct Runtime {
     linker: Linker<HostState>,
     cache: Cache,
     progress: bool,
+    /// The `wasmchart` executable compiles run in, if any (see `compile.rs`).
+    compiler: Option<PathBuf>,
+    /// One lock per component digest: a component is never compiled twice
+    /// at once; the second loader waits and then hits the cache.
+    compiling: Mutex<HashMap<[u8; 32], Arc<Mutex<()>>>>,
 }
 
 /// A component ready to render: compiled, checked against the contract and
@@ -105,20 +117,36 @@ impl Runtime {
         };
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         super::clocks::add_instant_sleeps(&mut linker).map_err(link_error)?;
+        super::files::add_guarded_filesystem(&mut linker).map_err(link_error)?;
         bindings::Subchart::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(link_error)?;
-        let cache = Cache::open(&engine, options.cache_dir)?;
+        let cache = Cache::open(&engine, options.cache_dir, options.config_dir)?;
         Ok(Runtime {
             engine,
             linker,
             cache,
             progress: options.progress,
+            compiler: compile::default_compiler(),
+            compiling: Mutex::default(),
         })
+    }
+
+    /// Compiles in child processes of `exe` (a `wasmchart` binary), which
+    /// bounds compile memory, or in this process when `None`; see
+    /// [`compile_in_child_processes`](super::compile_in_child_processes).
+    pub fn set_compiler(&mut self, exe: Option<PathBuf>) {
+        self.compiler = exe;
     }
 
     /// The compile cache directory in use, if any.
     pub fn cache_dir(&self) -> Option<&Path> {
         self.cache.dir()
+    }
+
+    /// The compile cache warnings shown on stderr so far (refused entries,
+    /// a replaced key, an unsafe directory), once per kind.
+    pub fn cache_warnings(&self) -> Vec<String> {
+        self.cache.warnings()
     }
 
     /// The wasmtime engine (for benchmarks and tools).
@@ -133,12 +161,34 @@ impl Runtime {
     /// [`SandboxError::Load`] (unreadable, does not compile or link),
     /// [`SandboxError::NotAComponent`], [`SandboxError::WrongContract`].
     pub fn load(&self, name: &str, path: &Path) -> Result<LoadedComponent, SandboxError> {
-        let bytes = std::fs::read(path).map_err(|e| SandboxError::Load {
+        self.load_limited(name, path, &Limits::default())
+    }
+
+    /// [`Runtime::load`] under `limits`' component size and compile limits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load`], plus [`SandboxError::TooLarge`] (checked
+    /// before reading the whole file), [`SandboxError::CompileTimeout`] and
+    /// [`SandboxError::CompileMemory`].
+    pub fn load_limited(
+        &self,
+        name: &str,
+        path: &Path,
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
+        let read_error = |e: std::io::Error| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
             reason: e.to_string(),
-        })?;
-        self.load_bytes(name, path, &bytes)
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        // One byte over the cap is enough to refuse; never read more.
+        file.take(limits.component_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        self.load_bytes_limited(name, path, &bytes, limits)
     }
 
     /// Loads a component from bytes already read (for example through the
@@ -154,6 +204,30 @@ impl Runtime {
         path: &Path,
         bytes: &[u8],
     ) -> Result<LoadedComponent, SandboxError> {
+        self.load_bytes_limited(name, path, bytes, &Limits::default())
+    }
+
+    /// [`Runtime::load_bytes`] under `limits`' component size and compile
+    /// limits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load_limited`], except for reading.
+    pub fn load_bytes_limited(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
+        let size = bytes.len() as u64;
+        if size > limits.component_bytes {
+            return Err(SandboxError::TooLarge {
+                component: name.to_string(),
+                size,
+                limit: Size(limits.component_bytes),
+            });
+        }
         let load_error = |reason: String| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
@@ -165,12 +239,14 @@ impl Runtime {
             reason: reason.to_string(),
         })?;
         let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let lock = self.compile_lock(&digest);
+        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let (component, cache) = self.cache.load(&self.engine, &digest, || {
             self.show_progress(name, bytes.len());
-            self.engine
-                .precompile_component(bytes)
-                .map_err(|e| load_error(format!("{e:#}")))
+            let compiler = self.compiler.as_deref();
+            compile::compile(&self.engine, name, path, bytes, limits, compiler)
         })?;
+        drop(guard);
         check_contract(name, &self.engine, &component)?;
         let instance_pre = self
             .linker
@@ -188,6 +264,12 @@ impl Runtime {
             cache,
             pre,
         })
+    }
+
+    /// The lock serialising compiles of the component with `digest`.
+    fn compile_lock(&self, digest: &[u8; 32]) -> Arc<Mutex<()>> {
+        let mut locks = self.compiling.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(*digest).or_default())
     }
 
     fn show_progress(&self, name: &str, size: usize) {
@@ -246,6 +328,8 @@ impl Runtime {
                     logs: store.data_mut().take_logs(),
                 })
             }
+            // Out of descriptors, the component gave up: name the limit.
+            Ok(Err(_)) if store.data().files.hit => Err(files_error(name, limits)),
             Ok(Err(error)) => Err(guest_error(name, error)),
             Err(error) => Err(trap_error(name, &error, store.data(), limits)),
         }
@@ -395,12 +479,13 @@ fn guest_error(name: &str, error: wit::RenderError) -> SandboxError {
     SandboxError::Guest {
         component: name.to_string(),
         kind,
-        message: truncate(&message, 4096),
+        message: truncate(&crate::text::escape(&message), 4096),
     }
 }
 
 /// Maps a failed instantiate or call to the limit it hit, or to a crash
-/// with the trap and the component's last stderr line (a panic message).
+/// with the trap, wasmtime's cause chain and the component's last stderr
+/// lines (a panic message).
 fn trap_error(
     name: &str,
     error: &wasmtime::Error,
@@ -408,25 +493,8 @@ fn trap_error(
     limits: &Limits,
 ) -> SandboxError {
     let component = name.to_string();
-    let trap = error.downcast_ref::<Trap>().copied();
-    if trap == Some(Trap::Interrupt) {
-        return SandboxError::Timeout {
-            component,
-            limit: Time(limits.timeout),
-        };
-    }
-    if state.limiter.memory_hit {
-        return SandboxError::Memory {
-            component,
-            limit: Size(limits.memory_bytes),
-        };
-    }
-    if state.limiter.table_hit {
-        return SandboxError::Resource {
-            component,
-            resource: "table elements",
-            limit: u64::from(limits.table_elements),
-        };
+    if let Some(limit) = limit_hit(error, state, limits) {
+        return limit.into_error(component);
     }
     if let Some(pool) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
         // Not the component's fault: too many renders at once for the pool.
@@ -436,28 +504,120 @@ fn trap_error(
             ),
         };
     }
-    let text = format!("{error:#}");
-    for (needle, resource, limit) in [
-        ("instance count too high", "instances", limits.instances),
-        ("table count too high", "tables", limits.tables),
-        ("memory count too high", "memories", limits.memories),
-    ] {
-        if text.contains(needle) {
-            return SandboxError::Resource {
-                component,
-                resource,
-                limit: u64::from(limit),
-            };
-        }
-    }
-    let mut message = match trap {
-        Some(trap) => trap.to_string(),
-        None => truncate(text.lines().next().unwrap_or("unknown error"), 1024),
-    };
+    let mut message = cause_chain(error);
     if let Some(report) = state.crash_report() {
         message.push_str(&format!("; stderr: {report}"));
     }
     SandboxError::Trap { component, message }
+}
+
+/// A limit a failed render hit.
+enum LimitHit {
+    Time(Time),
+    Memory(Size),
+    Resource(&'static str, u64),
+}
+
+impl LimitHit {
+    fn into_error(self, component: String) -> SandboxError {
+        match self {
+            LimitHit::Time(limit) => SandboxError::Timeout { component, limit },
+            LimitHit::Memory(limit) => SandboxError::Memory { component, limit },
+            LimitHit::Resource(resource, limit) => SandboxError::Resource {
+                component,
+                resource,
+                limit,
+            },
+        }
+    }
+}
+
+/// Which limit, if any, made the render fail: from typed state first (the
+/// trap code, the limiter's and the file guard's flags, the resource
+/// table's error), then from the wording of the few count limits wasmtime
+/// reports only as text (its store and pool checks have no error type).
+fn limit_hit(error: &wasmtime::Error, state: &HostState, limits: &Limits) -> Option<LimitHit> {
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return Some(LimitHit::Time(Time(limits.timeout)));
+    }
+    if state.limiter.memory_hit {
+        return Some(LimitHit::Memory(Size(limits.memory_bytes)));
+    }
+    if state.limiter.table_hit {
+        let limit = u64::from(limits.table_elements);
+        return Some(LimitHit::Resource("table elements", limit));
+    }
+    if state.files.hit {
+        return Some(LimitHit::Resource("open files", u64::from(limits.files)));
+    }
+    let table_full = error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<ResourceTableError>(),
+            Some(ResourceTableError::Full)
+        )
+    });
+    if table_full {
+        let capacity = super::files::RESOURCE_CAPACITY as u64;
+        return Some(LimitHit::Resource("WASI resources", capacity));
+    }
+    count_limit(&format!("{error:#}"), limits)
+}
+
+/// wasmtime's store (`StoreLimits`) and pooling allocator report too many
+/// instances, tables or memories only as text; the wording of wasmtime
+/// 48.0.8 is matched here, and the limit tests fail if an upgrade changes it.
+fn count_limit(text: &str, limits: &Limits) -> Option<LimitHit> {
+    let counts = [
+        (
+            "instance count too high",
+            "core module instances",
+            "instances",
+            limits.instances,
+        ),
+        (
+            "table count too high",
+            " tables, which exceeds",
+            "tables",
+            limits.tables,
+        ),
+        (
+            "memory count too high",
+            "linear memories, which",
+            "memories",
+            limits.memories,
+        ),
+    ];
+    counts
+        .into_iter()
+        .find_map(|(store, pool, resource, limit)| {
+            let pooled = text.contains(pool) && text.contains("in the pooling allocator");
+            (text.contains(store) || pooled)
+                .then_some(LimitHit::Resource(resource, u64::from(limit)))
+        })
+}
+
+/// The error for a component that failed after being refused a descriptor.
+fn files_error(name: &str, limits: &Limits) -> SandboxError {
+    LimitHit::Resource("open files", u64::from(limits.files)).into_error(name.to_string())
+}
+
+/// wasmtime's error and its causes, one line each, without the wasm
+/// backtrace, joined with ": " and cut at 1 KiB: the trap kind (e.g. "wasm
+/// trap: wasm `unreachable` instruction executed") and what led to it.
+fn cause_chain(error: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let line = text.lines().next().unwrap_or_default().trim();
+        let backtrace = line.starts_with("error while executing at wasm backtrace");
+        if !line.is_empty() && !backtrace && parts.last().is_none_or(|p| p != line) {
+            parts.push(line.to_string());
+        }
+    }
+    if parts.is_empty() {
+        return "unknown error".to_string();
+    }
+    truncate(&parts.join(": "), 1024)
 }
 
 /// `2.1 MiB`, `190 KiB`, `512 bytes`.
@@ -491,6 +651,44 @@ mod tests {
                 .unwrap_err()
                 .contains("too short")
         );
+    }
+
+    #[test]
+    fn pool_and_store_count_errors_name_the_same_limit() {
+        let limits = Limits::default();
+        // wasmtime 48.0.8's wording, from `StoreLimits` and the pooling allocator.
+        for (text, resource) in [
+            (
+                "resource limit exceeded: instance count too high at 101",
+                "instances",
+            ),
+            (
+                "The component transitively contains 2000 core module instances, which exceeds the configured maximum of 1000 in the pooling allocator",
+                "instances",
+            ),
+            (
+                "resource limit exceeded: table count too high at 101",
+                "tables",
+            ),
+            (
+                "The component transitively contains 2000 tables, which exceeds the configured maximum of 1000 in the pooling allocator",
+                "tables",
+            ),
+            (
+                "resource limit exceeded: memory count too high at 17",
+                "memories",
+            ),
+            (
+                "The component transitively contains 90 Wasm linear memories, which exceeds the configured maximum of 64 in the pooling allocator",
+                "memories",
+            ),
+        ] {
+            match count_limit(text, &limits) {
+                Some(LimitHit::Resource(found, _)) => assert_eq!(found, resource, "{text}"),
+                _ => panic!("not recognised: {text}"),
+            }
+        }
+        assert!(count_limit("wasm trap: out of bounds memory access", &limits).is_none());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!   is refused;
 //! - no files, except the subchart's own `files/` directory, read-only at
 //!   `/files`, when it exists (cap-std confines paths to it, `..` and
-//!   symlinks included);
+//!   symlinks included), with at most `files` descriptors open at once and
+//!   frozen timestamps (see `files.rs`);
 //! - stdout and stderr captured into bounded buffers and returned as log
 //!   lines, never inherited;
 //! - a wall clock frozen at 2000-01-01T00:00:00Z, a monotonic clock that
@@ -18,9 +19,10 @@
 
 use super::bindings::wasmchart::chart::log::{self, Level};
 use super::bindings::wasmchart::chart::types;
-use super::capture::CapturePipe;
+use super::capture::{CapturePipe, LogBudget};
 use super::clocks::{FrozenClock, StepClock};
 use super::error::SandboxError;
+use super::files::{self, FileGuard};
 use super::limits::Limits;
 use super::request::{LogLevel, LogLine};
 use sha2::{Digest, Sha256};
@@ -45,6 +47,7 @@ pub struct HostState {
     pub(super) clock: StepClock,
     pub(super) limiter: Limiter,
     pub(super) logs: LogSink,
+    pub(super) files: FileGuard,
     stdout: CapturePipe,
     stderr: CapturePipe,
 }
@@ -62,9 +65,10 @@ impl HostState {
         seed: [u8; 32],
         files_dir: Option<&Path>,
     ) -> Result<Self, SandboxError> {
-        let capture = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
-        let stdout = CapturePipe::new(capture);
-        let stderr = CapturePipe::new(capture);
+        // One byte budget for log calls, stdout and stderr together.
+        let budget = LogBudget::new(limits.log_bytes);
+        let stdout = CapturePipe::new(budget.clone());
+        let stderr = CapturePipe::new(budget.clone());
         let clock = StepClock::default();
         let mut builder = WasiCtxBuilder::new();
         builder
@@ -93,12 +97,15 @@ impl HostState {
                     reason: format!("cannot open the files directory: {e}"),
                 })?;
         }
+        let mut table = ResourceTable::new();
+        files::cap_table(&mut table);
         Ok(HostState {
             wasi: builder.build(),
-            table: ResourceTable::new(),
+            table,
             clock,
             limiter: Limiter::new(limits),
-            logs: LogSink::new(limits),
+            logs: LogSink::new(limits, budget),
+            files: FileGuard::new(limits.files),
             stdout,
             stderr,
         })
@@ -110,6 +117,9 @@ impl HostState {
         let (out, out_dropped) = self.stdout.take();
         let (err, err_dropped) = self.stderr.take();
         self.logs.dropped_bytes += out_dropped + err_dropped;
+        // The pipes paid for these bytes as they were written; give the
+        // bytes back so that the lines made of them are charged once.
+        self.logs.budget.refund((out.len() + err.len()) as u64);
         for line in String::from_utf8_lossy(&out).lines() {
             self.logs.push(LogLevel::Info, line);
         }
@@ -133,7 +143,8 @@ impl HostState {
             None => lines.len().checked_sub(1)?,
         };
         let end = lines.len().min(start + 3);
-        Some(truncate(&lines[start..end].join(" "), 1024))
+        let report = lines[start..end].join(" ");
+        Some(truncate(&crate::text::escape(&report), 1024))
     }
 }
 
@@ -246,10 +257,12 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// Collects log lines within the line and byte budgets.
+/// Collects log lines within the line and byte budgets. The byte budget is
+/// shared with the stdout and stderr pipes, so all three together keep at
+/// most `log_bytes` bytes, in memory as in the result.
 pub struct LogSink {
     lines: Vec<LogLine>,
-    bytes: u64,
+    budget: LogBudget,
     max_lines: usize,
     max_bytes: u64,
     dropped_lines: u64,
@@ -257,10 +270,10 @@ pub struct LogSink {
 }
 
 impl LogSink {
-    fn new(limits: &Limits) -> Self {
+    fn new(limits: &Limits, budget: LogBudget) -> Self {
         LogSink {
             lines: Vec::new(),
-            bytes: 0,
+            budget,
             max_lines: limits.log_lines as usize,
             max_bytes: limits.log_bytes,
             dropped_lines: 0,
@@ -269,14 +282,14 @@ impl LogSink {
     }
 
     fn push(&mut self, level: LogLevel, message: &str) {
-        let message = truncate(message, MAX_LINE_BYTES);
+        // Escaped here, at the boundary (helper D): no control or bidi character leaves the sandbox.
+        let message = truncate(&crate::text::escape(message), MAX_LINE_BYTES);
         let len = message.len() as u64;
-        if self.lines.len() >= self.max_lines || self.bytes + len > self.max_bytes {
+        if self.lines.len() >= self.max_lines || !self.budget.take(len) {
             self.dropped_lines += 1;
             self.dropped_bytes += len;
             return;
         }
-        self.bytes += len;
         self.lines.push(LogLine { level, message });
     }
 
@@ -321,7 +334,7 @@ mod tests {
             log_bytes: 10,
             ..Limits::default()
         };
-        let mut sink = LogSink::new(&limits);
+        let mut sink = LogSink::new(&limits, LogBudget::new(limits.log_bytes));
         for message in ["aaaa", "bbbb", "cccc", "ddd", "ee"] {
             sink.push(LogLevel::Info, message);
         }

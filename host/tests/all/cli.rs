@@ -44,13 +44,14 @@ impl TestChart {
             }
             let sub_dir = dir.path().join("charts").join(sub.chart);
             fs::create_dir_all(&sub_dir).unwrap();
-            let wasm = test_components::wasm(sub.guest);
+            // `component:` must be inside the chart: copy the guest in.
+            let wasm = format!("{}.wasm", sub.guest);
+            fs::copy(test_components::wasm(sub.guest), sub_dir.join(&wasm)).unwrap();
             fs::write(
                 sub_dir.join("Chart.yaml"),
                 format!(
-                    "apiVersion: v2\nname: {}\nversion: 0.1.0\ncomponent: {}\n",
-                    sub.chart,
-                    wasm.display()
+                    "apiVersion: v2\nname: {}\nversion: 0.1.0\ncomponent: {wasm}\n",
+                    sub.chart
                 ),
             )
             .unwrap();
@@ -289,13 +290,14 @@ fn bad_charts_get_clear_errors() {
         "{err}"
     );
 
-    let wrong = test_components::wasm("wrong-contract");
+    fs::copy(
+        test_components::wasm("wrong-contract"),
+        chart.path().join("charts/probe/wrong.wasm"),
+    )
+    .unwrap();
     fs::write(
         &sub_chart,
-        format!(
-            "apiVersion: v2\nname: probe\nversion: 0.1.0\ncomponent: {}\n",
-            wrong.display()
-        ),
+        "apiVersion: v2\nname: probe\nversion: 0.1.0\ncomponent: wrong.wasm\n",
     )
     .unwrap();
     let err = error(&chart.render(&[]));
@@ -351,8 +353,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `wasmchart values` over every Helm-computed fixture, through the binary
-/// exactly as the conformance README prescribes.
+/// `wasmchart values` over every Helm-computed fixture
+/// (`crates/values/tests/data/conformance/charts/*`: the chart, the flags in
+/// `args.json`, Helm's result in `expected.json`), through the binary.
 #[test]
 fn values_matches_helm_on_every_conformance_fixture() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -380,7 +383,19 @@ fn values_matches_helm_on_every_conformance_fixture() {
             .output()
             .unwrap();
         if expected.get("error").is_some() {
-            error(&out);
+            // Helm's message, not any error (the format of set_cases.json).
+            let err = error(&out);
+            let want = expected["error_message"].as_str().unwrap_or_else(|| {
+                panic!(
+                    "{}: an error fixture needs Helm's error_message",
+                    dir.display()
+                )
+            });
+            assert!(
+                err.contains(want),
+                "{}: want {want:?} in {err}",
+                dir.display()
+            );
         } else {
             let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
             assert!(
@@ -421,14 +436,16 @@ fn values_errors_name_the_flag_or_file() {
         "values",
         &["-f", "nope.yaml"],
     ));
-    assert!(err.contains("nope.yaml"), "{err}");
+    assert!(err.contains("cannot read nope.yaml"), "{err}");
     let err = error(&wasmchart(&cache, chart.path(), "values", &["--env", "qa"]));
-    assert!(err.contains("qa"), "{err}");
+    assert!(err.contains("unknown environment \"qa\""), "{err}");
     let err = error(&wasmchart(
         &cache,
         chart.path(),
         "values",
         &["--set", "a[99999999]=1"],
     ));
-    assert!(err.contains("a[99999999]=1"), "{err}");
+    // The flag and the reason, which the echoed flag alone does not contain.
+    assert!(err.contains("--set \"a[99999999]=1\""), "{err}");
+    assert!(err.contains("maximum supported index of 65536"), "{err}");
 }

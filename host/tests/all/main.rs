@@ -20,3 +20,18 @@ mod components;
 
 /// The bundled example per environment: golden files, Kubernetes 1.31 schemas, the guide's numbers.
 mod imprun;
+
+/// The compile cache against whoever can write it: forged, swapped, foreign, unsafe entries.
+mod cache;
+
+/// Output integrity, escaped component text, limits from the root umbrella, the operator policy.
+mod policy;
+
+/// The README's claims about the binary, each through the real binary: exit status, logs, notes, rotation, progress, --output-dir, the component boundary, render-component.sh.
+mod claims;
+
+/// Every sandbox limit obeyed and violated through the binary, ceilings, the exact log budget, /files descriptors and metadata, compile bounds.
+mod limits;
+
+/// Hostile charts through the binary: symlinks out, outside component paths, FIFOs, devices, sparse files, hard links, the files/ snapshot.
+mod hostile_chart;
