@@ -337,19 +337,15 @@ fn limits_for(name: &str, sub: &EnabledSubchart<'_>, facts: &Facts<'_>) -> Resul
         crate::text::escape(top)
     );
     let flags = &facts.options.limits;
-    let given: Vec<(&'static str, &'static str, String)> = [
-        ("memory", "--memory-limit", &flags.memory),
-        ("timeout", "--timeout", &flags.timeout),
-        ("output", "--output-limit", &flags.output),
-        (
-            "compileTimeout",
-            "--compile-timeout",
-            &flags.compile_timeout,
-        ),
-        ("compileMemory", "--compile-memory", &flags.compile_memory),
+    let given: Vec<(&'static str, String)> = [
+        ("memory", &flags.memory),
+        ("timeout", &flags.timeout),
+        ("output", &flags.output),
+        ("compileTimeout", &flags.compile_timeout),
+        ("compileMemory", &flags.compile_memory),
     ]
     .into_iter()
-    .filter_map(|(key, flag, value)| value.clone().map(|v| (key, flag, v)))
+    .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
     .collect();
     let sources = policy::LimitSources {
         chart_map: entry.and_then(|d| d.limits.as_ref()),

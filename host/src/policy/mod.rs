@@ -18,7 +18,7 @@ mod parse;
 mod rules;
 
 pub use kinds::KindPattern;
-pub use limits::{FIELDS as LIMIT_FIELDS, LimitField, LimitMap, LimitSources, resolve_limits};
+pub use limits::{LimitMap, LimitSources, flag as limit_flag, resolve_limits};
 pub use rules::{Checker, Violation, host_secret_names};
 
 use anyhow::{Context as _, Result, bail};

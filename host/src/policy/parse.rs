@@ -2,8 +2,9 @@
 //! right type, and errors name the file and the key path. A typo in a
 //! policy must never silently weaken it.
 
-use super::limits::{FIELDS, LimitMap};
+use super::limits::LimitMap;
 use super::{KindPattern, Policy};
+use crate::sandbox::LIMITS;
 use crate::text::escape;
 use anyhow::{Result, anyhow, bail};
 use serde_json::{Map, Value};
@@ -108,10 +109,10 @@ impl Parser<'_> {
 
     fn limits(&self, v: &Value, path: &str) -> Result<LimitMap> {
         let m = self.map(v, path)?;
-        let known: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        let known: Vec<&str> = LIMITS.iter().map(|f| f.key).collect();
         self.known(m, path, &known)?;
         let mut out = LimitMap::new();
-        for f in FIELDS {
+        for f in LIMITS {
             let Some(value) = m.get(f.key) else {
                 continue;
             };
@@ -135,7 +136,7 @@ impl Parser<'_> {
     }
 
     fn defaults_within_max(&self, defaults: &LimitMap, max: &LimitMap) -> Result<()> {
-        for f in FIELDS {
+        for f in LIMITS {
             if let (Some(&d), Some(&m)) = (defaults.get(f.key), max.get(f.key))
                 && d > m
             {

@@ -129,6 +129,50 @@ const fn spec(key: &'static str, unit: LimitUnit, ceiling: u64) -> LimitSpec {
     LimitSpec { key, unit, ceiling }
 }
 
+impl LimitSpec {
+    /// The spec of the limit named `key`, if there is one.
+    pub fn find(key: &str) -> Option<&'static LimitSpec> {
+        LIMITS.iter().find(|s| s.key == key)
+    }
+
+    /// A value of this limit (bytes, nanoseconds or a count) as users
+    /// write it: `128Mi`, `5s`, `100`.
+    pub fn show(&self, value: u64) -> String {
+        show(self.unit, value)
+    }
+
+    /// Parses `text` as this limit, checked against its range, into bytes,
+    /// nanoseconds or a count.
+    ///
+    /// # Errors
+    ///
+    /// Not a size, duration or count; zero; above the ceiling.
+    pub fn parse(&self, text: &str) -> Result<u64, LimitError> {
+        let parsed = match self.unit {
+            LimitUnit::Bytes => size(self.key, text)?,
+            LimitUnit::Duration => duration(self.key, text)?,
+            LimitUnit::Count => count(self.key, text)?,
+        };
+        let minimum = if self.unit == LimitUnit::Duration {
+            1_000_000
+        } else {
+            1
+        };
+        if parsed < minimum || parsed > self.ceiling {
+            return Err(LimitError::OutOfRange {
+                key: self.key.to_string(),
+                value: text.to_string(),
+                range: format!(
+                    "from {} to {}",
+                    show(self.unit, minimum),
+                    show(self.unit, self.ceiling)
+                ),
+            });
+        }
+        Ok(parsed)
+    }
+}
+
 /// Every tunable limit with its hard ceiling. The ceilings bound what one
 /// component can cost the host whatever the chart or the flags say, and the
 /// engine's pooling allocator is sized so that every value up to a ceiling
@@ -224,8 +268,31 @@ impl Limits {
         limits
     }
 
-    /// Stores an already checked value (bytes, nanoseconds or a count).
-    fn assign(&mut self, key: &str, value: u64) {
+    /// The limit named `key` as a plain number (bytes, nanoseconds or a
+    /// count), as [`LimitSpec::parse`] gives it; `None` for an unknown key.
+    pub fn get(&self, key: &str) -> Option<u64> {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Some(match key {
+            "memory" => self.memory_bytes,
+            "timeout" => nanos(self.timeout),
+            "output" => self.output_bytes,
+            "instances" => u64::from(self.instances),
+            "tables" => u64::from(self.tables),
+            "tableElements" => u64::from(self.table_elements),
+            "memories" => u64::from(self.memories),
+            "logLines" => u64::from(self.log_lines),
+            "logBytes" => self.log_bytes,
+            "files" => u64::from(self.files),
+            "componentSize" => self.component_bytes,
+            "compileTimeout" => nanos(self.compile_timeout),
+            "compileMemory" => self.compile_memory_bytes,
+            _ => return None,
+        })
+    }
+
+    /// Stores an already checked value (bytes, nanoseconds or a count), the
+    /// inverse of [`Limits::get`]; an unknown key is ignored.
+    pub fn assign(&mut self, key: &str, value: u64) {
         let count = u32::try_from(value).unwrap_or(u32::MAX);
         match key {
             "memory" => self.memory_bytes = value,
@@ -289,31 +356,8 @@ impl LimitOverrides {
     ///
     /// An unknown key, or a value that does not parse or is out of range.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), LimitError> {
-        let spec = LIMITS
-            .iter()
-            .find(|s| s.key == key)
-            .ok_or_else(|| LimitError::UnknownKey(key.to_string()))?;
-        let parsed = match spec.unit {
-            LimitUnit::Bytes => size(key, value)?,
-            LimitUnit::Duration => duration(key, value)?,
-            LimitUnit::Count => count(key, value)?,
-        };
-        let minimum = if spec.unit == LimitUnit::Duration {
-            1_000_000
-        } else {
-            1
-        };
-        if parsed < minimum || parsed > spec.ceiling {
-            return Err(LimitError::OutOfRange {
-                key: key.to_string(),
-                value: value.to_string(),
-                range: format!(
-                    "from {} to {}",
-                    show(spec.unit, minimum),
-                    show(spec.unit, spec.ceiling)
-                ),
-            });
-        }
+        let spec = LimitSpec::find(key).ok_or_else(|| LimitError::UnknownKey(key.to_string()))?;
+        let parsed = spec.parse(value)?;
         self.entries.retain(|(k, _)| *k != spec.key);
         self.entries.push((spec.key, parsed));
         Ok(())
