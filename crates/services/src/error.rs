@@ -17,20 +17,12 @@ pub enum Error {
         message: String,
     },
 
-    /// A key that must be supplied has no value from values, flags or its environment variable.
-    #[error(
-        "secret \"{id}\" key \"{key}\" is required but has no value: pass --set {flag_path}=VALUE \
-         or --set-file {flag_path}=PATH{env_hint}"
-    )]
+    /// Keys that must be supplied have no value from values, flags or their environment
+    /// variables. Every missing key of the render is listed, so one run shows them all.
+    #[error("{}", missing_message(missing))]
     MissingRequired {
-        /// Secret id under `secrets.items`.
-        id: String,
-        /// Key inside the Secret.
-        key: String,
-        /// The `--set` path of the key's `value`, escaped for the `--set` grammar.
-        flag_path: String,
-        /// `, or set the environment variable NAME` when the key names one, else empty.
-        env_hint: String,
+        /// Each missing key, in secret id then key order.
+        missing: Vec<MissingKey>,
     },
 
     /// A root key is needed (generated values, sealing, keyed checksums) but none is configured.
@@ -132,6 +124,49 @@ pub enum Error {
         /// The underlying error, printed in the message (so not also a `source`).
         cause: std::io::Error,
     },
+}
+
+/// One required key without a value, and how to supply it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingKey {
+    /// Secret id under `secrets.items`.
+    pub id: String,
+    /// Key inside the Secret.
+    pub key: String,
+    /// The `--set` path of the key's `value`, escaped for the `--set` grammar.
+    pub flag_path: String,
+    /// The environment variable the key names (`keys.<KEY>.env`), if any.
+    pub env: Option<String>,
+}
+
+impl std::fmt::Display for MissingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "secret \"{}\" key \"{}\" is required but has no value: pass --set {p}=VALUE or --set-file {p}=PATH",
+            self.id,
+            self.key,
+            p = self.flag_path
+        )?;
+        match &self.env {
+            Some(env) => write!(f, ", or set the environment variable {env}"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn missing_message(missing: &[MissingKey]) -> String {
+    match missing {
+        [one] => one.to_string(),
+        many => {
+            let lines: Vec<String> = many.iter().map(|m| format!("  {m}")).collect();
+            format!(
+                "{} required secret keys have no value:\n{}",
+                many.len(),
+                lines.join("\n")
+            )
+        }
+    }
 }
 
 impl Error {

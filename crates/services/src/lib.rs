@@ -45,7 +45,9 @@
 mod certs;
 mod derive;
 mod error;
+mod export;
 pub mod generations;
+mod inventory;
 pub mod kubeseal;
 mod material;
 mod plan;
@@ -58,9 +60,13 @@ mod workloads;
 use std::path::PathBuf;
 
 pub use derive::{Encoding, GenerateSpec, ValueAddress, generate};
-pub use error::Error;
+pub use error::{Error, MissingKey};
+pub use export::export_document;
+pub use inventory::{KeySummary, SecretSummary, inventory, used_secret_ids};
 pub use material::{MIN_ROOT_KEY_BYTES, RootKey, SecretValue};
-pub use plan::{CertificateRef, ExternalPayload, Plan, SecretRef, plan};
+pub use plan::{
+    CertificateRef, DERIVED_FOR_ANNOTATION, ExternalPayload, Plan, SecretRef, derived_for, plan,
+};
 pub use root_key::{
     CONFIG_DIR_ENV, LOCAL_KEY_FILE, RootKeyOptions, SECRET_KEY_ENV, config_dir, is_local_env,
     load_root_key,

@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use wasmchart_values::chartfs::{self, ChartDir};
 
 use crate::derive::{self, ValueAddress};
-use crate::error::Error;
+use crate::error::{Error, MissingKey};
 use crate::generations::{Generations, fs_error};
 use crate::kubeseal::SealingCert;
 use crate::material::{RootKey, SecretValue, to_hex};
@@ -49,6 +49,20 @@ pub struct ExternalPayload {
     pub remote_key: String,
     /// Property name (the Secret key) and value, sorted by property.
     pub properties: Vec<(String, SecretValue)>,
+    /// Optional keys with no value: left out of the payload, although the ExternalSecret
+    /// still reads them, so the store must get them some other way.
+    pub missing_optional: Vec<String>,
+}
+
+/// Annotation on every host-made Secret, SealedSecret and ExternalSecret naming the chart and
+/// environment its values were derived for (`imprun/prod`). Derivation takes both as input, so
+/// this makes a render for the wrong environment visible in a diff; it reveals nothing secret.
+pub const DERIVED_FOR_ANNOTATION: &str = "wasmchart.dev/derived-for";
+
+/// The derivation identity of a render, `<chart>/<env>`: what [`DERIVED_FOR_ANNOTATION`] and
+/// `render -v` show.
+pub fn derived_for(ctx: &Context) -> String {
+    format!("{}/{}", ctx.chart, ctx.env)
 }
 
 /// One declared secret, fully decided.
@@ -64,6 +78,12 @@ struct Planned {
     remote_key: Option<String>,
     /// Keys of `external` secrets that are generated but could not be (no root key).
     unresolved_generated: Vec<String>,
+    /// Required keys of `external` secrets without a value: only an export needs them.
+    missing_required: Vec<MissingKey>,
+    /// Optional keys of `external` secrets without a value.
+    missing_optional: Vec<String>,
+    /// Rotation generation in this environment.
+    generation: u64,
     object: Value,
     checksum: String,
 }
@@ -114,11 +134,14 @@ pub fn plan(
         generations: &generations,
         cert: cert.as_ref(),
         env_var,
+        missing: std::cell::RefCell::new(Vec::new()),
     };
     let mut secrets = Vec::new();
     let mut names = BTreeMap::new();
+    let identity = derived_for(ctx);
     for item in &secrets_spec.items {
-        let planned = planner.plan_item(item)?;
+        let mut planned = planner.plan_item(item)?;
+        annotate(&mut planned.object, DERIVED_FOR_ANNOTATION, &identity);
         if let Some(other) = names.insert(planned.name.clone(), planned.id.clone()) {
             return Err(Error::values(
                 format!("secrets.items.{}.name", planned.id),
@@ -129,6 +152,10 @@ pub fn plan(
             ));
         }
         secrets.push(planned);
+    }
+    let missing = planner.missing.take();
+    if !missing.is_empty() {
+        return Err(Error::MissingRequired { missing });
     }
     Ok(Plan {
         release: ctx.release.clone(),
@@ -175,6 +202,21 @@ struct Planner<'a> {
     generations: &'a Generations,
     cert: Option<&'a SealingCert>,
     env_var: &'a dyn Fn(&str) -> Option<String>,
+    /// Required keys without a value, over every in-cluster secret: reported together.
+    missing: std::cell::RefCell<Vec<MissingKey>>,
+}
+
+/// Sets one annotation on an object's metadata, creating the map if needed.
+fn annotate(object: &mut Value, key: &str, value: &str) {
+    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(map) = annotations.as_object_mut() {
+        map.insert(key.to_string(), Value::String(value.to_string()));
+    }
 }
 
 impl Planner<'_> {
@@ -217,7 +259,7 @@ impl Planner<'_> {
             if let Some(v) = self.resolve(item, key)? {
                 values.push((key.name.clone(), v));
             } else if key.required {
-                return Err(missing(item, key));
+                self.missing.borrow_mut().push(missing(item, key));
             }
         }
         let object = match strategy {
@@ -245,6 +287,9 @@ impl Planner<'_> {
             values,
             remote_key: None,
             unresolved_generated: Vec::new(),
+            missing_required: Vec::new(),
+            missing_optional: Vec::new(),
+            generation: self.generations.get(&self.ctx.env, &item.id),
             object,
             checksum,
         })
@@ -260,25 +305,19 @@ impl Planner<'_> {
                 ),
             )
         })?;
-        let remote_key = item.remote_key.clone().unwrap_or_else(|| {
-            let prefix = self
-                .spec
-                .external
-                .key_prefix
-                .clone()
-                .unwrap_or_else(|| format!("{}/{}", self.ctx.chart, self.ctx.env));
-            format!("{}/{}", prefix.trim_end_matches('/'), item.id)
-        });
+        let remote_key = remote_key(self.spec, item, self.ctx);
         let keys: Vec<String> = item.keys.iter().map(|k| k.name.clone()).collect();
         let object =
             strategy::external_secret(target, &self.spec.external, store_name, &remote_key, &keys);
         // Values live in the store; resolve what can be resolved for `external_payloads`.
         let mut values = Vec::new();
         let mut unresolved_generated = Vec::new();
+        let (mut missing_required, mut missing_optional) = (Vec::new(), Vec::new());
         for key in &item.keys {
             match self.resolve(item, key) {
                 Ok(Some(v)) => values.push((key.name.clone(), v)),
-                Ok(None) => {}
+                Ok(None) if key.required => missing_required.push(missing(item, key)),
+                Ok(None) => missing_optional.push(key.name.clone()),
                 Err(_) => unresolved_generated.push(key.name.clone()),
             }
         }
@@ -292,6 +331,9 @@ impl Planner<'_> {
             values,
             remote_key: Some(remote_key),
             unresolved_generated,
+            missing_required,
+            missing_optional,
+            generation,
             object,
             checksum,
         })
@@ -333,22 +375,30 @@ impl Planner<'_> {
     }
 }
 
-fn missing(item: &ItemSpec, key: &KeySpec) -> Error {
+/// The store entry an `external` secret is read from: `remoteKey`, else
+/// `<keyPrefix>/<id>` with the prefix defaulting to `<chart>/<env>`.
+pub(crate) fn remote_key(spec: &SecretsSpec, item: &ItemSpec, ctx: &Context) -> String {
+    item.remote_key.clone().unwrap_or_else(|| {
+        let prefix = spec
+            .external
+            .key_prefix
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", ctx.chart, ctx.env));
+        format!("{}/{}", prefix.trim_end_matches('/'), item.id)
+    })
+}
+
+fn missing(item: &ItemSpec, key: &KeySpec) -> MissingKey {
     let flag_path = format!(
         "secrets.items.{}.keys.{}.value",
         escape_set_segment(&item.id),
         escape_set_segment(&key.name)
     );
-    let env_hint = key
-        .env
-        .as_ref()
-        .map(|e| format!(", or set the environment variable {e}"))
-        .unwrap_or_default();
-    Error::MissingRequired {
+    MissingKey {
         id: item.id.clone(),
         key: key.name.clone(),
         flag_path,
-        env_hint,
+        env: key.env.clone(),
     }
 }
 
@@ -587,6 +637,7 @@ impl Plan {
     /// left out. Errors if a generated key needs the root key and there is none.
     pub fn external_payloads(&self) -> Result<Vec<ExternalPayload>, Error> {
         let mut out = Vec::new();
+        let mut missing = Vec::new();
         for s in self
             .secrets
             .iter()
@@ -597,13 +648,31 @@ impl Plan {
                     what: format!("secret \"{}\" key \"{key}\" (generated)", s.id),
                 });
             }
+            missing.extend(s.missing_required.iter().cloned());
             out.push(ExternalPayload {
                 id: s.id.clone(),
                 remote_key: s.remote_key.clone().unwrap_or_default(),
                 properties: s.values.clone(),
+                missing_optional: s.missing_optional.clone(),
             });
         }
+        if !missing.is_empty() {
+            return Err(Error::MissingRequired { missing });
+        }
         Ok(out)
+    }
+
+    /// Whether any declared secret uses `strategy` (after per-secret overrides).
+    pub fn uses(&self, strategy: Strategy) -> bool {
+        self.secrets.iter().any(|s| s.strategy == strategy)
+    }
+
+    /// The rotation generation of one secret (by id) in the planned environment.
+    pub fn generation(&self, id: &str) -> Option<u64> {
+        self.secrets
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.generation)
     }
 
     /// Ids of the declared secrets, sorted.
@@ -612,7 +681,11 @@ impl Plan {
     }
 }
 
-fn consumer_ids(subchart: &str, values: &Value, key: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn consumer_ids(
+    subchart: &str,
+    values: &Value,
+    key: &str,
+) -> Result<Vec<String>, Error> {
     let err = |message: String| Error::Consumer {
         subchart: subchart.into(),
         key: key.into(),

@@ -47,6 +47,7 @@ pub fn load_root_key(
     env_var: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<RootKey>, Error> {
     if let Some(path) = &opts.key_file {
+        refuse_shared_key_file(path)?;
         return read_key_file(path).map(Some);
     }
     if let Some(text) = env_var(SECRET_KEY_ENV).filter(|t| !t.trim().is_empty()) {
@@ -89,6 +90,30 @@ fn read_key_file(path: &Path) -> Result<RootKey, Error> {
         origin: path.display().to_string(),
         message,
     })
+}
+
+/// Refuses a `--secret-key-file` that group or others may read, as ssh refuses a private key:
+/// whoever reads the root key can recompute every generated secret.
+fn refuse_shared_key_file(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::RootKey {
+                origin: path.display().to_string(),
+                message: format!(
+                    "group or others can access the file (mode {mode:04o}), and whoever reads \
+                     the root key can recompute every generated secret: run `chmod 600 {}`",
+                    path.display()
+                ),
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn refuse_inside_chart(dir: &Path, chart_dir: &Path) -> Result<(), Error> {

@@ -98,3 +98,54 @@ fn external_needs_a_store() {
         "{err}"
     );
 }
+
+/// An export needs every required value: all missing ones are listed in one error, while the
+/// render itself (the store holds them) does not need them.
+#[test]
+fn payloads_list_every_missing_required_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = values("external");
+    v["secrets"]["items"]["github"]["keys"]["CLIENT_SECRET"]["value"] = serde_json::Value::Null;
+    let plan = plan(&v, &ctx(dir.path()), &|_| None).unwrap();
+    let err = plan.external_payloads().unwrap_err().to_string();
+    assert!(
+        err.starts_with("2 required secret keys have no value:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("secrets.items.github.keys.CLIENT_SECRET.value=VALUE"),
+        "{err}"
+    );
+    assert!(
+        err.contains("secrets.items.google.keys.CLIENT_SECRET.value=VALUE"),
+        "{err}"
+    );
+}
+
+/// `secrets list` material: names, strategy, key sources, generations, store keys; no value.
+#[test]
+fn inventory_describes_without_values() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("secret-generations.yaml"),
+        "production:\n  jwt: 3\n",
+    )
+    .unwrap();
+    let list =
+        wasmchart_services::inventory(&values("external"), &ctx(dir.path()), &env_var).unwrap();
+    let ids: Vec<&str> = list.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["github", "google", "jwt", "mongodb", "redis"]);
+    let jwt = &list[2];
+    assert_eq!(jwt.generation, 3);
+    assert_eq!(jwt.remote_key.as_deref(), Some("imprun/production/jwt"));
+    assert_eq!(jwt.keys[0].source, "generated (32, base64)");
+    let google = &list[1];
+    assert_eq!(google.keys[1].source, "env GOOGLE_CLIENT_SECRET");
+    assert_eq!(list[0].keys[1].source, "supplied");
+    assert_eq!(list[0].generation, 0);
+    let text = format!("{list:?}");
+    assert!(
+        !text.contains(GITHUB_SECRET) && !text.contains(GOOGLE_SECRET),
+        "{text}"
+    );
+}

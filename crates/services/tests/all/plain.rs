@@ -162,3 +162,70 @@ fn unknown_consumer_id_names_subchart_and_id() {
         "{err}"
     );
 }
+
+/// Every missing key of the render is in one error, each with its own flag and variable, so an
+/// operator fixes them all in one go instead of one per run.
+#[test]
+fn all_missing_required_values_are_reported_in_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = values("secret");
+    v["secrets"]["items"]["github"]["keys"]["CLIENT_SECRET"]["value"] = serde_json::Value::Null;
+    v["secrets"]["items"]["jwt"]["keys"]["EXTRA"] = json!({"required": true});
+    let err = plan(&v, &ctx(dir.path()), &|_| None).unwrap_err();
+    let Error::MissingRequired { missing } = &err else {
+        panic!("{err:?}");
+    };
+    let ids: Vec<(&str, &str)> = missing
+        .iter()
+        .map(|m| (m.id.as_str(), m.key.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("github", "CLIENT_SECRET"),
+            ("google", "CLIENT_SECRET"),
+            ("jwt", "EXTRA")
+        ]
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("3 required secret keys have no value:\n"),
+        "{text}"
+    );
+    for needle in [
+        "--set secrets.items.github.keys.CLIENT_SECRET.value=VALUE",
+        "or set the environment variable GITHUB_CLIENT_SECRET",
+        "--set secrets.items.google.keys.CLIENT_SECRET.value=VALUE",
+        "or set the environment variable GOOGLE_CLIENT_SECRET",
+        "secret \"jwt\" key \"EXTRA\" is required but has no value: pass --set secrets.items.jwt.keys.EXTRA.value=VALUE or --set-file secrets.items.jwt.keys.EXTRA.value=PATH\n",
+    ] {
+        assert!(
+            text.contains(needle) || text.ends_with(needle.trim_end()),
+            "{needle}\n{text}"
+        );
+    }
+    assert_eq!(text.lines().count(), 4, "{text}");
+}
+
+/// Every host-made Secret says which chart and environment its values were derived for.
+#[test]
+fn secrets_record_what_they_were_derived_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for strategy in ["secret", "external"] {
+        let p = plan(&values(strategy), &ctx(dir.path()), &env_var).unwrap();
+        let secrets: Vec<_> = p
+            .objects()
+            .into_iter()
+            .filter(|o| o.source.starts_with("secrets/"))
+            .collect();
+        assert_eq!(secrets.len(), 5, "{strategy}");
+        for o in secrets {
+            assert_eq!(
+                o.object["metadata"]["annotations"]["wasmchart.dev/derived-for"],
+                "imprun/production",
+                "{strategy} {}",
+                o.source
+            );
+        }
+    }
+}

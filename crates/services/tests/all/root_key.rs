@@ -19,6 +19,7 @@ fn file_wins_over_environment() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("key");
     std::fs::write(&file, format!("{}\n", "22".repeat(32))).unwrap();
+    set_mode(&file, 0o600);
     let opts = RootKeyOptions {
         key_file: Some(file),
         ..Default::default()
@@ -126,4 +127,44 @@ fn local_key_is_created_once_private_and_outside_the_chart() {
     let err = load_root_key(&opts, &inside).unwrap_err().to_string();
     assert!(err.contains("inside the chart directory"), "{err}");
     assert!(!chart.path().join(".wasmchart").exists());
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Like ssh with a private key: a root key file group or others can access is refused, with
+/// the fix, and without reading (or echoing) the key.
+#[test]
+fn key_file_others_can_read_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("key");
+    std::fs::write(&file, format!("{}\n", "22".repeat(32))).unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        set_mode(&file, mode);
+        let opts = RootKeyOptions {
+            key_file: Some(file.clone()),
+            ..Default::default()
+        };
+        let err = load_root_key(&opts, &|_| None).unwrap_err().to_string();
+        assert!(
+            err.contains(&file.display().to_string())
+                && err.contains(&format!("mode {mode:04o}"))
+                && err.contains(&format!("chmod 600 {}", file.display()))
+                && !err.contains("2222"),
+            "{err}"
+        );
+    }
+    for mode in [0o600, 0o400] {
+        set_mode(&file, mode);
+        let opts = RootKeyOptions {
+            key_file: Some(file.clone()),
+            ..Default::default()
+        };
+        assert!(
+            load_root_key(&opts, &|_| None).unwrap().is_some(),
+            "{mode:o}"
+        );
+    }
 }
