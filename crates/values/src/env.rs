@@ -1,7 +1,7 @@
 //! `--env ENV`: which values files come first and which namespace the environment uses.
 //! The files are inside the chart: relative paths, read through the chart's confined handle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -35,14 +35,22 @@ impl Environment {
 }
 
 impl Chart {
-    /// Resolves `--env`: `environments.<env>` in Chart.yaml when that key exists, else
-    /// `values-<env>.yaml`; an unknown environment is an error listing the known ones.
+    /// Resolves `--env`. When Chart.yaml has an `environments:` map, it is the whole list: an
+    /// environment it does not declare is an error listing the ones it does, even when a
+    /// `values-<env>.yaml` file exists. Environment names feed secret derivation and the
+    /// default namespace, so a second spelling of an environment (`production` beside `prod`)
+    /// would silently render another namespace with other passwords. Only a chart without
+    /// that map falls back to `values-<env>.yaml`.
     pub fn environment(&self, env: &str) -> Result<Environment, Error> {
         let default_ns = format!("{}-{env}", self.name());
-        if let Some(Value::Object(envs)) = &self.metadata().environments
-            && let Some(entry) = envs.get(env)
-        {
-            return self.entry_environment(env, entry, default_ns);
+        if let Some(Value::Object(envs)) = &self.metadata().environments {
+            return match envs.get(env) {
+                Some(entry) => self.entry_environment(env, entry, default_ns),
+                None => Err(Error::UnknownEnv {
+                    env: env.to_string(),
+                    known: envs.keys().cloned().collect(),
+                }),
+            };
         }
         let file = PathBuf::from(format!("values-{env}.yaml"));
         if chartfs::relative_path(&format!("values-{env}.yaml")).is_ok()
@@ -54,6 +62,20 @@ impl Chart {
         Err(Error::UnknownEnv {
             env: env.to_string(),
             known: self.known_environments(),
+        })
+    }
+
+    /// The environment whose values files include `file` (a `-f` path), if any: rendering with
+    /// `-f values-staging.yaml` but no `--env staging` derives other secrets and picks another
+    /// namespace than `--env staging` does, so the caller warns.
+    pub fn environment_of_file(&self, file: &Path) -> Option<String> {
+        let wanted = std::fs::canonicalize(file).ok()?;
+        self.known_environments().into_iter().find(|name| {
+            self.environment(name).is_ok_and(|env| {
+                env.values_files
+                    .iter()
+                    .any(|f| std::fs::canonicalize(f).is_ok_and(|f| f == wanted))
+            })
         })
     }
 
@@ -96,12 +118,13 @@ impl Chart {
         Ok(Environment::new(self, env, files, namespace))
     }
 
-    /// Environment names from Chart.yaml `environments:` and `values-*.yaml` files, sorted.
+    /// The environments `--env` accepts, sorted: the keys of Chart.yaml `environments:` when
+    /// that map exists, else the `values-*.yaml` files.
     pub fn known_environments(&self) -> Vec<String> {
-        let mut known = std::collections::BTreeSet::new();
         if let Some(Value::Object(envs)) = &self.metadata().environments {
-            known.extend(envs.keys().cloned());
+            return envs.keys().cloned().collect();
         }
+        let mut known = std::collections::BTreeSet::new();
         if let Ok(names) = self.fs().list("") {
             for name in names {
                 let n = name.to_string_lossy().to_string();

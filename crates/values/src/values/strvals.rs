@@ -286,10 +286,16 @@ impl Parser<'_> {
         }
     }
 
+    /// Reads `N]` after a `[`. An index without its `]` is an error naming the position: Helm
+    /// stops parsing there without a word, silently dropping the rest of the flag (`a[=1`
+    /// sets nothing), which wasmchart refuses rather than copies.
     fn key_index(&mut self) -> R<i64> {
+        let open = self.pos;
         let (v, last) = self.until(&[']']);
         if last.is_none() {
-            return Err(Stop::Eof);
+            return fail(format!(
+                "the '[' at character {open} has no closing ']' (Helm would silently ignore the rest of the expression)"
+            ));
         }
         go_atoi(&v).map_err(|e| Stop::Fail(format!("error parsing index: {e}")))
     }

@@ -64,9 +64,20 @@ fn unknown_env_lists_known_ones() {
     };
     let e = compute_tree(d.path(), &opts).expect_err("error");
     let msg = e.to_string();
-    assert!(
-        msg.contains("\"qa\"") && msg.contains("prod, staging"),
-        "{msg}"
+    // A chart that declares `environments:` lists only those: values-prod.yaml does not
+    // make `prod` an environment beside them.
+    assert_eq!(
+        msg,
+        "unknown environment \"qa\": known environments are staging"
+    );
+    let opts = ValueOptions {
+        env: Some("prod".into()),
+        ..Default::default()
+    };
+    let msg = compute_tree(d.path(), &opts).expect_err("prod").to_string();
+    assert_eq!(
+        msg,
+        "unknown environment \"prod\": known environments are staging"
     );
 }
 

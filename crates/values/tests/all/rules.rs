@@ -264,8 +264,15 @@ fn environments_from_chart_yaml_and_values_files() {
     let env = chart.environment("prod").expect("prod");
     assert_eq!(env.namespace, "live");
     assert_eq!(env.values_files.len(), 2);
-    let dev = chart.environment("dev").expect("dev");
-    assert_eq!(dev.namespace, "top-dev");
+    // The map is the whole list: values-dev.yaml does not add `dev` beside it.
+    let err = chart
+        .environment("dev")
+        .expect_err("undeclared")
+        .to_string();
+    assert_eq!(
+        err,
+        "unknown environment \"dev\": known environments are prod"
+    );
     let opts = ValueOptions {
         env: Some("prod".into()),
         files: vec![d.path().join("user.yaml")],
@@ -273,7 +280,35 @@ fn environments_from_chart_yaml_and_values_files() {
     };
     let c = compute(&chart, &opts).expect("compute");
     assert_json(c.values(), json!({"a": "prod", "b": "user", "c": "base"}));
-    assert_eq!(chart.known_environments(), vec!["dev", "prod"]);
+    assert_eq!(chart.known_environments(), vec!["prod"]);
+    assert_eq!(
+        chart.environment_of_file(&d.path().join("envs/prod-eu.yaml")),
+        Some("prod".into())
+    );
+    assert_eq!(chart.environment_of_file(&d.path().join("user.yaml")), None);
+}
+
+/// Without an `environments:` map, one `values-<env>.yaml` file makes an environment.
+#[test]
+fn environments_from_values_files_only_without_a_map() {
+    let d = write_tree(&[
+        ("Chart.yaml", &chart_yaml("top", "")),
+        ("values.yaml", "a: base\n"),
+        ("values-dev.yaml", "a: dev\n"),
+    ]);
+    let chart = Chart::load(d.path()).expect("load");
+    let dev = chart.environment("dev").expect("dev");
+    assert_eq!(dev.namespace, "top-dev");
+    assert_eq!(chart.known_environments(), vec!["dev"]);
+    assert_eq!(
+        chart.environment_of_file(&d.path().join("values-dev.yaml")),
+        Some("dev".into())
+    );
+    let err = chart.environment("qa").expect_err("no file").to_string();
+    assert_eq!(
+        err,
+        "unknown environment \"qa\": known environments are dev"
+    );
 }
 
 #[test]
@@ -369,5 +404,31 @@ fn output_is_deterministic() {
     for _ in 0..5 {
         let again = compute_tree(d.path(), &ValueOptions::default()).expect("compute");
         assert_eq!(first.values(), again.values());
+    }
+}
+
+/// An index without its `]` is refused, naming the flag, the expression and the position,
+/// where Helm silently drops the rest of the expression (`x=1,a[=1` sets only `x`).
+#[test]
+fn unterminated_index_is_an_error_not_a_silent_drop() {
+    let d = write_tree(&[("Chart.yaml", &chart_yaml("top", ""))]);
+    for (flag, expr, at) in [
+        ("--set", "a[=1", 2),
+        ("--set", "x=1,b.a[0=1", 8),
+        ("--set-string", "a[", 2),
+    ] {
+        let mut opts = ValueOptions::default();
+        if flag == "--set" {
+            opts.set = vec![expr.into()];
+        } else {
+            opts.set_string = vec![expr.into()];
+        }
+        let err = compute_tree(d.path(), &opts).expect_err(expr).to_string();
+        assert_eq!(
+            err,
+            format!(
+                "failed parsing {flag} {expr:?}: the '[' at character {at} has no closing ']' (Helm would silently ignore the rest of the expression)"
+            )
+        );
     }
 }
