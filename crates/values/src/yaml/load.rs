@@ -2,14 +2,14 @@
 //! non-string keys stringified) followed by a JSON round trip (every number a float64).
 //! Depth and alias expansion are bounded so hostile input gets an error, not a crash.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+use super::parse::{CORE, Ev, Event, Parser};
 use super::resolve::{Scalar, resolve_plain};
+use super::scan::{Pos, Problem};
 use crate::error::Error;
 use crate::path::{Mark, Marks, Seg};
 
@@ -21,8 +21,8 @@ pub const MAX_NODES: usize = 5_000_000;
 enum Kind {
     Scalar {
         text: String,
-        style: TScalarStyle,
-        tag: Option<Tag>,
+        tag: Option<Box<str>>,
+        implicit: bool,
     },
     Seq(Vec<Rc<Node>>),
     Map(Vec<(Rc<Node>, Rc<Node>)>),
@@ -43,17 +43,18 @@ pub struct Doc {
     start: Mark,
 }
 
-fn mark_of(m: &Marker) -> Mark {
+fn mark_of(p: Pos) -> Mark {
     Mark {
-        line: m.line(),
-        col: m.col() + 1,
+        line: p.line + 1,
+        col: p.col + 1,
     }
 }
 
 struct Builder<'a> {
-    parser: Parser<std::str::Chars<'a>>,
+    parser: Parser<'a>,
     origin: &'a str,
-    anchors: HashMap<usize, Rc<Node>>,
+    anchors: HashMap<String, Rc<Node>>,
+    open_anchors: HashSet<String>,
 }
 
 impl Builder<'_> {
@@ -61,89 +62,93 @@ impl Builder<'_> {
         Error::yaml(self.origin, mark, message)
     }
 
-    fn next(&mut self) -> Result<(Event, Mark), Error> {
-        match self.parser.next_token() {
-            Ok((ev, m)) => Ok((ev, mark_of(&m))),
-            Err(e) if e.info().contains("recursion limit") => Err(self.err(
-                mark_of(e.marker()),
-                format!("nesting too deep ({})", e.info()),
-            )),
-            Err(e) => Err(self.err(mark_of(e.marker()), e.info().to_string())),
+    fn problem(&self, p: Problem) -> Error {
+        self.err(mark_of(p.pos), p.problem)
+    }
+
+    fn next(&mut self) -> Result<(Ev, Mark), Error> {
+        match self.parser.next() {
+            Ok(Event { ev, start }) => Ok((ev, mark_of(start))),
+            Err(p) => Err(self.problem(p)),
         }
     }
 
-    fn documents(&mut self) -> Result<Vec<Doc>, Error> {
+    /// Every document (`first_only`: the first one, as go-yaml v2's Unmarshal reads it).
+    fn documents(&mut self, first_only: bool) -> Result<Vec<Doc>, Error> {
         let mut docs = Vec::new();
         loop {
             let (ev, mark) = self.next()?;
             match ev {
-                Event::StreamStart | Event::Nothing => {}
-                Event::StreamEnd => return Ok(docs),
-                Event::DocumentStart => {
+                Ev::StreamStart => {}
+                Ev::StreamEnd => return Ok(docs),
+                Ev::DocStart => {
                     self.anchors.clear();
                     let (ev, m) = self.next()?;
-                    let root = match ev {
-                        Event::DocumentEnd => None,
-                        ev => {
-                            let n = self.node(ev, m, 0)?;
-                            let (end, em) = self.next()?;
-                            if !matches!(end, Event::DocumentEnd) {
-                                return Err(self.err(em, "expected the end of the document"));
-                            }
-                            Some(n)
-                        }
-                    };
-                    docs.push(Doc { root, start: mark });
+                    let root = self.node(ev, m, 0)?;
+                    let (end, em) = self.next()?;
+                    if !matches!(end, Ev::DocEnd) {
+                        return Err(self.err(em, "expected the end of the document"));
+                    }
+                    let empty = matches!(&root.kind, Kind::Scalar { text, implicit: true, tag: None, .. } if text.is_empty());
+                    docs.push(Doc {
+                        root: (!empty).then_some(root),
+                        start: mark,
+                    });
+                    if first_only {
+                        return Ok(docs);
+                    }
                 }
                 _ => return Err(self.err(mark, "unexpected event outside a document")),
             }
         }
     }
 
-    fn node(&mut self, ev: Event, mark: Mark, depth: usize) -> Result<Rc<Node>, Error> {
+    fn node(&mut self, ev: Ev, mark: Mark, depth: usize) -> Result<Rc<Node>, Error> {
         if depth > MAX_DEPTH {
             return Err(self.err(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         let (node, anchor) = match ev {
-            Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id).cloned() else {
-                    return Err(self.err(mark, "alias to an unknown anchor"));
-                };
-                if depth + target.height > MAX_DEPTH {
-                    return Err(self.err(
-                        mark,
-                        format!("alias expands deeper than {MAX_DEPTH} levels"),
-                    ));
-                }
-                return Ok(target);
-            }
-            Event::Scalar(text, style, anchor, tag) => (
+            Ev::Alias(name) => return self.alias(&name, mark, depth),
+            Ev::Scalar {
+                value,
+                anchor,
+                tag,
+                implicit,
+                ..
+            } => (
                 Node {
-                    kind: Kind::Scalar { text, style, tag },
+                    kind: Kind::Scalar {
+                        text: value,
+                        tag: tag.map(String::into_boxed_str),
+                        implicit,
+                    },
                     mark,
                     size: 1,
                     height: 0,
                 },
                 anchor,
             ),
-            Event::SequenceStart(anchor, _) => {
+            Ev::SeqStart { anchor } => {
+                self.open(anchor.as_deref());
                 let mut items = Vec::new();
                 loop {
                     let (ev, m) = self.next()?;
-                    if matches!(ev, Event::SequenceEnd) {
+                    if matches!(ev, Ev::SeqEnd) {
                         break;
                     }
                     items.push(self.node(ev, m, depth + 1)?);
                 }
+                items.shrink_to_fit();
                 let size = items.iter().fold(1usize, |a, n| a.saturating_add(n.size));
                 let height = 1 + items.iter().map(|n| n.height).max().unwrap_or(0);
                 (self.sized(Kind::Seq(items), mark, size, height)?, anchor)
             }
-            Event::MappingStart(anchor, _) => {
+            Ev::MapStart { anchor } => {
+                self.open(anchor.as_deref());
                 let mut pairs = Vec::new();
                 loop {
                     let (ev, m) = self.next()?;
-                    if matches!(ev, Event::MappingEnd) {
+                    if matches!(ev, Ev::MapEnd) {
                         break;
                     }
                     let k = self.node(ev, m, depth + 1)?;
@@ -151,6 +156,7 @@ impl Builder<'_> {
                     let v = self.node(ev, m, depth + 1)?;
                     pairs.push((k, v));
                 }
+                pairs.shrink_to_fit();
                 let size = pairs.iter().fold(1usize, |a, (k, v)| {
                     a.saturating_add(k.size).saturating_add(v.size)
                 });
@@ -164,10 +170,33 @@ impl Builder<'_> {
             _ => return Err(self.err(mark, "unexpected YAML event")),
         };
         let node = Rc::new(node);
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+        if let Some(a) = anchor {
+            self.open_anchors.remove(&a);
+            self.anchors.insert(a, node.clone());
         }
         Ok(node)
+    }
+
+    fn open(&mut self, anchor: Option<&str>) {
+        if let Some(a) = anchor {
+            self.open_anchors.insert(a.to_string());
+        }
+    }
+
+    fn alias(&self, name: &str, mark: Mark, depth: usize) -> Result<Rc<Node>, Error> {
+        if self.open_anchors.contains(name) {
+            return Err(self.err(mark, format!("anchor '{name}' value contains itself")));
+        }
+        let Some(target) = self.anchors.get(name).cloned() else {
+            return Err(self.err(mark, format!("unknown anchor '{name}' referenced")));
+        };
+        if depth + target.height > MAX_DEPTH {
+            return Err(self.err(
+                mark,
+                format!("alias expands deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(target)
     }
 
     fn sized(&self, kind: Kind, mark: Mark, size: usize, height: usize) -> Result<Node, Error> {
@@ -186,14 +215,38 @@ impl Builder<'_> {
     }
 }
 
-/// Parses text into documents (not yet converted to values).
-pub fn documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
-    let mut b = Builder {
-        parser: Parser::new_from_str(text),
+fn builder<'a>(text: &'a str, origin: &'a str, first_line: usize) -> Result<Builder<'a>, Error> {
+    if let Some(p) = super::scan::first_control_character(text, first_line) {
+        return Err(Error::yaml(
+            origin,
+            mark_of(p),
+            "control characters are not allowed",
+        ));
+    }
+    Ok(Builder {
+        parser: Parser::new(text, first_line),
         origin,
         anchors: HashMap::new(),
-    };
-    b.documents()
+        open_anchors: HashSet::new(),
+    })
+}
+
+/// Parses a YAML stream into its documents (not yet converted to values).
+pub fn documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
+    builder(text, origin, 0)?.documents(false)
+}
+
+/// Parses a values file as Helm's chart loader does: the text is cut into documents at lines
+/// starting with `---` (apimachinery's YAML reader, which refuses anything but a comment after
+/// the dashes), and each piece is read as go-yaml v2's `Unmarshal` reads it: its first document
+/// only, with its own anchors.
+pub fn values_documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
+    let mut docs = Vec::new();
+    for (range, first_line) in super::split::helm_documents(text, origin)? {
+        let mut b = builder(&text[range], origin, first_line)?;
+        docs.extend(b.documents(true)?);
+    }
+    Ok(docs)
 }
 
 /// Converts nodes to JSON, recording marks when asked.
@@ -233,7 +286,7 @@ impl<'a> Converter<'a> {
             m.insert(path.clone(), n.mark);
         }
         match &n.kind {
-            Kind::Scalar { text, style, tag } => self.scalar(text, *style, tag.as_ref(), n.mark),
+            Kind::Scalar { .. } => self.scalar(n),
             Kind::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -286,7 +339,7 @@ impl<'a> Converter<'a> {
                         _ => {
                             return Err(self.err(
                                 item.mark,
-                                "map merge requires a map or a sequence of maps as the value",
+                                "map merge requires map or sequence of maps as the value",
                             ));
                         }
                     }
@@ -295,68 +348,150 @@ impl<'a> Converter<'a> {
             }
             _ => Err(self.err(
                 v.mark,
-                "map merge requires a map or a sequence of maps as the value",
+                "map merge requires map or sequence of maps as the value",
             )),
         }
     }
 
     fn key(&self, k: &Node) -> Result<String, Error> {
-        let Kind::Scalar { text, style, tag } = &k.kind else {
-            return Err(self.err(k.mark, "a map or list cannot be used as a map key"));
-        };
-        match classify(text, *style, tag.as_ref()) {
-            Scalar::Str | Scalar::Merge => Ok(text.clone()),
+        if !matches!(k.kind, Kind::Scalar { .. }) {
+            let what = if matches!(k.kind, Kind::Map(_)) {
+                "a map"
+            } else {
+                "a list"
+            };
+            return Err(self.err(k.mark, format!("invalid map key: {what} cannot be a key")));
+        }
+        let text = scalar_text(k);
+        match self.classify(k)? {
+            Scalar::Str | Scalar::Merge => Ok(text.to_string()),
+            Scalar::Bytes(s) => Ok(s),
             Scalar::Bool(b) => Ok(b.to_string()),
             Scalar::Int(i) => Ok(i.to_string()),
-            Scalar::Uint(u) => Ok(u.to_string()),
+            Scalar::Uint(_) => Err(self.err(
+                k.mark,
+                format!(
+                    "unsupported map key of type: uint64, key: {text} (Helm reads integer keys \
+                     above 9223372036854775807 as uint64 and cannot make them a string; quote it)"
+                ),
+            )),
             Scalar::Float(f) => Ok(go_float32_key(f)),
-            Scalar::Null => Err(self.err(k.mark, "a null map key is not supported")),
+            Scalar::Null => Err(self.err(
+                k.mark,
+                "unsupported map key of type: null (quote the key to make it a string)",
+            )),
         }
     }
 
-    fn scalar(
-        &self,
-        text: &str,
-        style: TScalarStyle,
-        tag: Option<&Tag>,
-        mark: Mark,
-    ) -> Result<Value, Error> {
-        Ok(match classify(text, style, tag) {
-            Scalar::Str | Scalar::Merge => Value::String(text.to_string()),
+    fn scalar(&self, n: &Node) -> Result<Value, Error> {
+        Ok(match self.classify(n)? {
+            Scalar::Str | Scalar::Merge => Value::String(scalar_text(n).to_string()),
+            Scalar::Bytes(s) => Value::String(s),
             Scalar::Null => Value::Null,
             Scalar::Bool(b) => Value::Bool(b),
             Scalar::Int(i) => number(i as f64),
             Scalar::Uint(u) => number(u as f64),
             Scalar::Float(f) if f.is_finite() => number(f),
-            Scalar::Float(_) => {
+            Scalar::Float(f) => {
+                let go = if f.is_nan() {
+                    "NaN"
+                } else if f > 0.0 {
+                    "+Inf"
+                } else {
+                    "-Inf"
+                };
                 return Err(self.err(
-                    mark,
-                    format!("{text:?}: infinity and NaN are not valid values"),
+                    n.mark,
+                    format!(
+                        "json: unsupported value: {go} ({:?} is infinity or NaN, which JSON and \
+                         Helm's values cannot hold; quote it for a string)",
+                        scalar_text(n)
+                    ),
                 ));
             }
         })
     }
-}
 
-fn is_merge_key(k: &Node) -> bool {
-    matches!(&k.kind, Kind::Scalar { text, style: TScalarStyle::Plain, tag: None } if text == "<<")
-}
-
-fn classify(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Scalar {
-    if let Some(tag) = tag {
-        let core = tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:";
-        return match (core, tag.suffix.as_str()) {
-            (true, "null" | "bool" | "int" | "float") => match resolve_plain(text) {
-                Scalar::Str | Scalar::Merge => Scalar::Str,
-                other => other,
-            },
-            _ => Scalar::Str,
+    /// go-yaml v2's resolution of a scalar: quoted and block scalars are strings, plain ones
+    /// follow YAML 1.1, a core tag (`!!int`...) must match what the text resolves to, `!!binary`
+    /// is decoded, any other tag leaves the text a string.
+    fn classify(&self, n: &Node) -> Result<Scalar, Error> {
+        let Kind::Scalar {
+            text,
+            tag,
+            implicit,
+            ..
+        } = &n.kind
+        else {
+            return Ok(Scalar::Str);
         };
+        let Some(tag) = tag.as_deref() else {
+            return Ok(if *implicit {
+                resolve_plain(text)
+            } else {
+                Scalar::Str
+            });
+        };
+        let Some(short) = tag.strip_prefix(CORE) else {
+            return Ok(Scalar::Str);
+        };
+        let resolved = match short {
+            "str" => return Ok(Scalar::Str),
+            "binary" => {
+                return super::resolve::decode_binary(text)
+                    .map(Scalar::Bytes)
+                    .ok_or_else(|| {
+                        self.err(n.mark, "!!binary value contains invalid base64 data")
+                    });
+            }
+            "bool" | "int" | "float" | "null" | "timestamp" => resolve_plain(text),
+            _ => return Ok(Scalar::Str),
+        };
+        let got = match &resolved {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "bool",
+            Scalar::Int(_) | Scalar::Uint(_) => "int",
+            Scalar::Float(_) => "float",
+            _ if super::resolve::is_go_timestamp(text) => "timestamp",
+            _ => "str",
+        };
+        match (short, got) {
+            (want, got) if want == got => Ok(if got == "timestamp" {
+                Scalar::Str
+            } else {
+                resolved
+            }),
+            ("float", "int") => Ok(match resolved {
+                Scalar::Int(i) => Scalar::Float(i as f64),
+                Scalar::Uint(u) => Scalar::Float(u as f64),
+                other => other,
+            }),
+            _ => Err(self.err(
+                n.mark,
+                format!("cannot decode !!{got} `{text}` as a !!{short}"),
+            )),
+        }
     }
-    if style != TScalarStyle::Plain {
-        return Scalar::Str;
+}
+
+fn scalar_text(n: &Node) -> &str {
+    match &n.kind {
+        Kind::Scalar { text, .. } => text,
+        _ => "",
     }
-    resolve_plain(text)
+}
+
+/// go-yaml v2's merge key: `<<` plain (or tagged `!!merge`).
+fn is_merge_key(k: &Node) -> bool {
+    match &k.kind {
+        Kind::Scalar {
+            text,
+            tag,
+            implicit,
+            ..
+        } => text == "<<" && (*implicit || tag.as_deref() == Some("tag:yaml.org,2002:merge")),
+        _ => false,
+    }
 }
 
 /// A JSON number as Helm holds it after the JSON round trip: a float64, written as an
@@ -369,9 +504,20 @@ pub fn number(f: f64) -> Value {
     }
 }
 
-/// `strconv.FormatFloat(f, 'g', -1, 32)` as sigs.k8s.io/yaml uses for float map keys.
+/// `strconv.FormatFloat(f, 'g', -1, 32)` as sigs.k8s.io/yaml uses for float map keys, with
+/// its spellings of infinity and NaN.
 fn go_float32_key(f: f64) -> String {
-    super::emit::go_g_from_sci(&format!("{:e}", f as f32))
+    if f.is_nan() {
+        ".nan".to_string()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf" } else { "-.inf" }.to_string()
+    } else {
+        let f32v = f as f32;
+        if f32v.is_infinite() {
+            return if f32v > 0.0 { ".inf" } else { "-.inf" }.to_string();
+        }
+        super::emit::go_g_from_sci(&format!("{f32v:e}"))
+    }
 }
 
 /// Merges maps as Helm merges documents of one file and `-f` files: maps merge key by key,

@@ -3,7 +3,10 @@
 
 mod emit;
 mod load;
+mod parse;
 mod resolve;
+mod scan;
+mod split;
 
 use serde_json::{Map, Value};
 
@@ -73,7 +76,7 @@ fn values_impl(
     origin: &str,
     want_marks: bool,
 ) -> Result<(Map<String, Value>, Marks), Error> {
-    let docs = load::documents(text, origin)?;
+    let docs = load::values_documents(text, origin)?;
     let mut marks = Marks::new();
     let mut out = Map::new();
     for d in &docs {

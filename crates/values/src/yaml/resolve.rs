@@ -15,6 +15,8 @@ pub enum Scalar {
     Float(f64),
     /// The `<<` merge key.
     Merge,
+    /// A decoded `!!binary` (bytes that are not UTF-8 become U+FFFD, as Go's JSON writer does).
+    Bytes(String),
     /// Anything else.
     Str,
 }
@@ -53,6 +55,13 @@ pub fn resolve_plain(s: &str) -> Scalar {
     if !(first.is_ascii_digit() || matches!(first, '+' | '-' | '.')) {
         return Scalar::Str;
     }
+    if first == '.' {
+        // go-yaml v2 hands these to ParseFloat as they are (no underscores removed).
+        return match is_yaml_float(s).then(|| s.parse::<f64>()) {
+            Some(Ok(f)) if f.is_finite() => Scalar::Float(f),
+            _ => Scalar::Str,
+        };
+    }
     let plain: String = s.chars().filter(|c| *c != '_').collect();
     if let Some(i) = go_parse_int(&plain) {
         return Scalar::Int(i);
@@ -60,8 +69,10 @@ pub fn resolve_plain(s: &str) -> Scalar {
     if let Some(u) = go_parse_uint(&plain) {
         return Scalar::Uint(u);
     }
+    // Go's ParseFloat refuses what overflows (the text stays a string); Rust's gives infinity.
     if is_yaml_float(&plain)
         && let Ok(f) = plain.parse::<f64>()
+        && f.is_finite()
     {
         return Scalar::Float(f);
     }
@@ -201,6 +212,72 @@ pub fn is_base60_float(s: &str) -> bool {
         }
     }
     true
+}
+
+/// `base64.StdEncoding.DecodeString` as go-yaml v2 decodes `!!binary` (line breaks ignored,
+/// padding required), then the bytes as Go's JSON writer prints them: each byte of an invalid
+/// UTF-8 sequence becomes U+FFFD.
+pub fn decode_binary(text: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut nbits = 0u32;
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut chars = 0usize;
+    let mut pad = 0usize;
+    for c in text.bytes().filter(|c| *c != b'\r' && *c != b'\n') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                pad += 1;
+                chars += 1;
+                continue;
+            }
+            _ => return None,
+        };
+        if pad > 0 {
+            return None;
+        }
+        chars += 1;
+        bits = (bits << 6) | u32::from(v);
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    if !chars.is_multiple_of(4) || pad > 2 || (pad > 0 && bits != 0) {
+        return None;
+    }
+    Some(go_lossy(&out))
+}
+
+fn go_lossy(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(v) => {
+                s.push_str(v);
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                s.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                s.push('\u{fffd}');
+                rest = &rest[good + 1..];
+            }
+        }
+    }
+    s
+}
+
+/// True when go-yaml v2 reads the text as a timestamp (for `!!timestamp`).
+pub fn is_go_timestamp(s: &str) -> bool {
+    looks_like_timestamp(s)
 }
 
 /// True when go-yaml v2 would read the plain text as a timestamp (kept a string by Helm, but
