@@ -1,6 +1,7 @@
 //! Chart loading: Chart.yaml metadata, values.yaml (with positions for provenance),
-//! values.schema.json and every chart under charts/ (as Helm loads them, whether or not a
-//! dependency lists them). Every read goes through the chart's confined handle
+//! values.schema.json and every chart under charts/, directories and packaged `.tgz` alike (as
+//! Helm loads them, whether or not a dependency lists them, both when a directory and an
+//! archive hold the same chart). Every read goes through the chart's confined handle
 //! ([`ChartDir`]): regular files only, inside the chart, size-capped.
 
 use std::path::{Path, PathBuf};
@@ -93,6 +94,7 @@ impl Chart {
         let root = ChartDir::open(dir)?;
         let mut loading = Loading {
             values: Budget::new(chartfs::VALUES_TOTAL),
+            archives: Budget::new(ARCHIVES_TOTAL),
             charts: 0,
         };
         let chart = load_dir(root, 0, &mut loading)?;
@@ -100,14 +102,20 @@ impl Chart {
             .inner
             .yaml_bytes
             .store(loading.values.used(), std::sync::atomic::Ordering::Relaxed);
-        for dep in &chart.inner.metadata.dependencies {
-            if !chart.inner.subcharts.iter().any(|c| c.name() == dep.name) {
-                return Err(Error::MissingDependency {
-                    chart: chart.name().to_string(),
-                    name: dep.name.clone(),
-                    dir: dir.join("charts"),
-                });
-            }
+        let names: Vec<String> = chart
+            .inner
+            .metadata
+            .dependencies
+            .iter()
+            .filter(|dep| !chart.inner.subcharts.iter().any(|c| c.name() == dep.name))
+            .map(|dep| dep.name.clone())
+            .collect();
+        if !names.is_empty() {
+            return Err(Error::MissingDependencies {
+                chart: chart.name().to_string(),
+                names,
+                dir: dir.join("charts"),
+            });
         }
         Ok(chart)
     }
@@ -229,9 +237,17 @@ impl Chart {
     }
 }
 
-/// Counts across one `Chart::load`: charts loaded and YAML bytes read.
+/// Every packaged subchart of one load together, decompressed (nested archives included):
+/// each archive is bounded on its own ([`chartfs::archive`]); this bounds their sum in memory.
+const ARCHIVES_TOTAL: Limit = Limit {
+    what: "all packaged subcharts of a chart together, decompressed",
+    bytes: 512 << 20,
+};
+
+/// Counts across one `Chart::load`: charts loaded, YAML bytes read, archive bytes held.
 struct Loading {
     values: Budget,
+    archives: Budget,
     charts: usize,
 }
 
@@ -300,7 +316,13 @@ fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, 
         }
         None => None,
     };
+    claim_component(&fs, &metadata);
     let subcharts = load_subcharts(&fs, depth, loading)?;
+    if let Some(tree) = fs.packaged()
+        && fs.archive_key(Path::new("")).is_some_and(|k| k.is_empty())
+    {
+        tree.check_large()?;
+    }
     Ok(Chart {
         inner: Arc::new(ChartData {
             dir: dir.to_path_buf(),
@@ -317,8 +339,10 @@ fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, 
     })
 }
 
-/// Loads every chart directory under charts/, each through a handle of its own (so a subchart
-/// cannot reach its parent), refusing nesting deeper than [`chartfs::MAX_CHART_DEPTH`].
+/// Loads every chart under charts/ (a directory, or a `.tgz` unpacked in memory), each through
+/// a handle of its own (so a subchart cannot reach its parent), in name order, refusing nesting
+/// deeper than [`chartfs::MAX_CHART_DEPTH`]. Names starting with `_` or `.` are skipped, as
+/// Helm skips them; other files are ignored.
 fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<Vec<Chart>, Error> {
     let dir = fs.path();
     if fs.kind("charts")? != Some(chartfs::Kind::Dir) {
@@ -332,7 +356,17 @@ fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<
         }
         let rel = PathBuf::from("charts").join(&entry);
         let kind = fs.kind(&rel)?;
-        if kind == Some(chartfs::Kind::Dir) {
+        let packaged = name.ends_with(".tgz");
+        if kind == Some(chartfs::Kind::Dir) && packaged {
+            // Helm: "error unpacking subchart tar ... expected x.tgz, got x.tgz/Chart.yaml".
+            return Err(chart_err(
+                dir,
+                format!(
+                    "charts/{name} is a directory; a name ending in .tgz must be a packaged chart"
+                ),
+            ));
+        }
+        if kind == Some(chartfs::Kind::Dir) || packaged {
             if depth + 1 > chartfs::MAX_CHART_DEPTH {
                 return Err(chart_err(
                     dir,
@@ -343,15 +377,42 @@ fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<
                     ),
                 ));
             }
-            out.push(load_dir(fs.open_subdir(&rel)?, depth + 1, loading)?);
-        } else if name.ends_with(".tgz") {
-            return Err(chart_err(
-                dir,
-                format!("packaged subchart {name:?} is not supported: unpack it into charts/"),
-            ));
+            let sub = if packaged {
+                unpack(fs, &rel, loading)?
+            } else {
+                fs.open_subdir(&rel)?
+            };
+            out.push(load_dir(sub, depth + 1, loading)?);
         }
     }
     Ok(out)
+}
+
+/// In a packaged chart, the component may be larger than Helm's per-file cap.
+fn claim_component(fs: &ChartDir, metadata: &Metadata) {
+    if let Some(tree) = fs.packaged()
+        && let Some(rel) = metadata
+            .component
+            .as_deref()
+            .and_then(|c| chartfs::relative_path(c).ok())
+        && let Some(key) = fs.archive_key(&rel)
+    {
+        tree.claim(&key);
+    }
+}
+
+/// Reads the packaged subchart `rel` through the parent's handle (so a symlinked .tgz leading
+/// out of the chart is refused like any file) and unpacks it in memory.
+fn unpack(fs: &ChartDir, rel: &Path, loading: &mut Loading) -> Result<ChartDir, Error> {
+    let bytes = fs.read(rel, &chartfs::archive::ARCHIVE)?;
+    if let Some(parent) = fs.packaged()
+        && let Some(key) = fs.archive_key(rel)
+    {
+        parent.claim(&key);
+    }
+    let tree = chartfs::archive::unpack(&bytes, &fs.display(rel))?;
+    loading.archives.spend(tree.bytes(), fs.display(rel))?;
+    Ok(ChartDir::archive(tree))
 }
 
 fn string_field(dir: &Path, raw: &Map<String, Value>, key: &str) -> Result<Option<String>, Error> {

@@ -13,12 +13,19 @@
 //! a file that grows after it was checked stops at the limit. Files named by the operator
 //! (`-f`, `--set-file`, `--seal-cert`) are outside the chart and not confined, but get the same
 //! regular-file, non-blocking and size rules through [`read_operator_file`].
+//!
+//! A packaged subchart (`charts/NAME-VERSION.tgz`) is read through its parent's handle like
+//! any other file, then unpacked in memory ([`archive`]); its own handle serves the same reads
+//! from the archive's entries, so the loader, the component read, `$ref`s and the `files/`
+//! snapshot work the same on both.
 
+pub mod archive;
 mod snapshot;
 
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use cap_std::fs::{Dir, OpenOptions};
 
@@ -253,9 +260,19 @@ pub fn relative_path(path: &str) -> Result<PathBuf, String> {
 }
 
 /// A chart directory, reached through a capability handle: every path is resolved inside it.
+/// For a packaged chart, the "directory" is the archive's entries, held in memory.
 pub struct ChartDir {
-    dir: Dir,
+    source: Source,
     path: PathBuf,
+}
+
+enum Source {
+    Dir(Dir),
+    /// The entries of an archive below `prefix` (`""` or `charts/x/`, with its slash).
+    Archive {
+        tree: Arc<archive::Tree>,
+        prefix: String,
+    },
 }
 
 impl std::fmt::Debug for ChartDir {
@@ -275,10 +292,50 @@ impl ChartDir {
     pub fn open(path: &Path) -> Result<ChartDir, FsError> {
         Dir::open_ambient_dir(path, cap_std::ambient_authority())
             .map(|dir| ChartDir {
-                dir,
+                source: Source::Dir(dir),
                 path: path.to_path_buf(),
             })
             .map_err(|e| FsError::new("open", path.to_path_buf(), e))
+    }
+
+    /// The root of an unpacked archive as a chart directory; its path, for messages, is the
+    /// archive's.
+    pub fn archive(tree: archive::Tree) -> ChartDir {
+        ChartDir {
+            path: tree.archive().to_path_buf(),
+            source: Source::Archive {
+                tree: Arc::new(tree),
+                prefix: String::new(),
+            },
+        }
+    }
+
+    /// The archive this chart was unpacked from, when it is packaged.
+    pub fn packaged(&self) -> Option<&archive::Tree> {
+        match &self.source {
+            Source::Dir(_) => None,
+            Source::Archive { tree, .. } => Some(tree),
+        }
+    }
+
+    /// The name of `rel` inside the archive this chart was unpacked from (`charts/x/c.wasm`).
+    pub(crate) fn archive_key(&self, rel: &Path) -> Option<String> {
+        match &self.source {
+            Source::Dir(_) => None,
+            Source::Archive { prefix, .. } => key(rel).ok().map(|k| format!("{prefix}{k}")),
+        }
+    }
+
+    /// The directory handle, or an error saying the packaged chart cannot do `op`.
+    fn dir(&self, op: &'static str, rel: &Path) -> Result<&Dir, FsError> {
+        match &self.source {
+            Source::Dir(dir) => Ok(dir),
+            Source::Archive { .. } => Err(FsError::rule(
+                op,
+                self.display(rel),
+                "it is inside a packaged chart (.tgz), which is read-only",
+            )),
+        }
     }
 
     /// The directory as named, for messages.
@@ -320,7 +377,18 @@ impl ChartDir {
     }
 
     fn resolve_kind(&self, rel: &Path) -> io::Result<Option<Kind>> {
-        match self.dir.metadata(rel) {
+        let dir = match &self.source {
+            Source::Dir(dir) => dir,
+            Source::Archive { tree, prefix } => {
+                return Ok(tree
+                    .lookup(format!("{prefix}{}", key(rel)?).trim_end_matches('/'))
+                    .map(|e| match e {
+                        archive::Entry::File => Kind::File,
+                        archive::Entry::Dir => Kind::Dir,
+                    }));
+            }
+        };
+        match dir.metadata(rel) {
             Ok(m) => Ok(Some(Kind::of_cap(m.file_type()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -335,10 +403,30 @@ impl ChartDir {
     /// Not a directory, outside the chart, or cannot be opened.
     pub fn open_subdir(&self, rel: impl AsRef<Path>) -> Result<ChartDir, FsError> {
         let rel = rel.as_ref();
-        self.dir
+        if let Source::Archive { tree, prefix } = &self.source {
+            let sub = format!(
+                "{prefix}{}",
+                key(rel).map_err(|e| self.fail("open", rel, e))?
+            );
+            if tree.lookup(&sub) != Some(archive::Entry::Dir) {
+                return Err(FsError::new(
+                    "open",
+                    self.display(rel),
+                    io::Error::new(io::ErrorKind::NotFound, "no such directory in the archive"),
+                ));
+            }
+            return Ok(ChartDir {
+                source: Source::Archive {
+                    tree: tree.clone(),
+                    prefix: format!("{sub}/"),
+                },
+                path: self.display(rel),
+            });
+        }
+        self.dir("open", rel)?
             .open_dir(rel)
             .map(|dir| ChartDir {
-                dir,
+                source: Source::Dir(dir),
                 path: self.display(rel),
             })
             .map_err(|e| self.fail("open", rel, e))
@@ -352,10 +440,24 @@ impl ChartDir {
     pub fn list(&self, rel: impl AsRef<Path>) -> Result<Vec<OsString>, FsError> {
         let rel = rel.as_ref();
         let fail = |e| self.fail("list", rel, e);
+        let dir = match &self.source {
+            Source::Dir(dir) => dir,
+            Source::Archive { tree, prefix } => {
+                let k = format!("{prefix}{}", key(rel).map_err(fail)?);
+                let k = k.trim_end_matches('/');
+                if tree.lookup(k) != Some(archive::Entry::Dir) {
+                    return Err(fail(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "no such directory in the archive",
+                    )));
+                }
+                return Ok(tree.children(k).into_iter().map(OsString::from).collect());
+            }
+        };
         let entries = if rel.as_os_str().is_empty() {
-            self.dir.entries()
+            dir.entries()
         } else {
-            self.dir.read_dir(rel)
+            dir.read_dir(rel)
         }
         .map_err(fail)?;
         let mut names = entries
@@ -439,8 +541,16 @@ impl ChartDir {
                 ));
             }
         }
+        if let Source::Archive { tree, prefix } = &self.source {
+            let k = format!(
+                "{prefix}{}",
+                key(rel).map_err(|e| self.fail("read", rel, e))?
+            );
+            let bytes = tree.file(&k).map(|b| &b[..]).unwrap_or_default();
+            return read_capped(bytes, bytes.len() as u64, limit, path());
+        }
         let file = self
-            .dir
+            .dir("read", rel)?
             .open_with(rel, &nonblocking())
             .map_err(|e| self.fail("read", rel, e))?;
         let meta = file
@@ -455,6 +565,26 @@ impl ChartDir {
         }
         read_capped(file, meta.len(), limit, path())
     }
+}
+
+/// `rel` as an archive key (`a/b`), or the error a directory handle gives for an escape.
+fn key(rel: &Path) -> io::Result<String> {
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(n) => parts.push(n.to_str().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "no such file in the archive")
+            })?),
+            Component::CurDir => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "a path leads outside of the filesystem",
+                ));
+            }
+        }
+    }
+    Ok(parts.join("/"))
 }
 
 fn is_escape(e: &io::Error) -> bool {
@@ -680,22 +810,28 @@ impl ChartDir {
         {
             return Err(FsError::rule("write", path, "not a plain file name"));
         }
+        let dir = self.dir("write", Path::new(name))?;
         let (tmp, file) = self
-            .create_temp(name, mode)
+            .create_temp(dir, name, mode)
             .map_err(|e| self.fail("write", Path::new(name), e))?;
         let written = set_file_mode(&file, mode)
             .and_then(|()| (&file).write_all(bytes))
             .and_then(|()| file.sync_all())
-            .and_then(|()| self.dir.rename(&tmp, &self.dir, name));
+            .and_then(|()| dir.rename(&tmp, dir, name));
         if let Err(e) = written {
-            let _ = self.dir.remove_file(&tmp);
+            let _ = dir.remove_file(&tmp);
             return Err(FsError::new("write", path, e));
         }
         Ok(())
     }
 
     /// A new file `.NAME.tmp-PID-N` that did not exist before (never an existing file or link).
-    fn create_temp(&self, name: &str, mode: u32) -> io::Result<(String, cap_std::fs::File)> {
+    fn create_temp(
+        &self,
+        dir: &Dir,
+        name: &str,
+        mode: u32,
+    ) -> io::Result<(String, cap_std::fs::File)> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let mut options = OpenOptions::new();
@@ -711,7 +847,7 @@ impl ChartDir {
         for _ in 0..16 {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let tmp = format!(".{name}.tmp-{}-{n}", std::process::id());
-            match self.dir.open_with(&tmp, &options) {
+            match dir.open_with(&tmp, &options) {
                 Ok(file) => return Ok((tmp, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(e),

@@ -48,19 +48,28 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A dependency listed in Chart.yaml that has no chart under charts/.
+    /// Dependencies listed in Chart.yaml that have no chart under charts/: all of them at once,
+    /// as Helm lists them, so one run tells what to fetch.
     #[error(
-        "chart {chart:?} lists dependency {name:?} in Chart.yaml, but no chart named {name:?} was found in {}",
-        dir.display()
+        "chart {chart:?}: {} listed in Chart.yaml {} missing in {}: {} (Helm: \"found in \
+         Chart.yaml, but missing in charts/ directory\"); run `helm dependency build`, or put \
+         each chart (a directory or a .tgz) under charts/",
+        plural(.names.len(), "dependency", "dependencies"),
+        if .names.len() == 1 { "is" } else { "are" },
+        dir.display(),
+        quoted(.names)
     )]
-    MissingDependency {
-        /// The chart whose Chart.yaml lists the dependency.
+    MissingDependencies {
+        /// The chart whose Chart.yaml lists the dependencies.
         chart: String,
-        /// The dependency name.
-        name: String,
+        /// Every missing dependency name, in Chart.yaml order.
+        names: Vec<String>,
         /// The charts/ directory that was searched.
         dir: PathBuf,
     },
+    /// A packaged subchart (`charts/*.tgz`) that cannot be unpacked or breaks an archive rule.
+    #[error("cannot load {0}")]
+    Archive(#[from] crate::chartfs::archive::ArchiveError),
     /// `--env` named an environment the umbrella chart does not define.
     #[error("unknown environment {env:?}: known environments are {}", known_list(.known))]
     UnknownEnv {
@@ -111,6 +120,20 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+}
+
+/// "1 dependency" / "2 dependencies".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `"a", "b"`.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn known_list(known: &[String]) -> String {

@@ -13,6 +13,9 @@
 //! - names must be UTF-8 (the component sees them through WASI, which needs UTF-8);
 //! - [`FilesLimits`]: bytes per file, bytes in total, entries, depth.
 //!
+//! A packaged chart's `files/` is built from the archive's entries by the same walk (an
+//! archive holds no symlink, device or hard link: refused when unpacked).
+//!
 //! Files are 0444, directories 0755 inside a 0700 root owned by the render; every timestamp is
 //! 2000-01-01T00:00:00Z, the sandbox's frozen wall clock.
 
@@ -20,7 +23,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{ChartDir, FsError, Kind, Limit, size};
+use super::{ChartDir, FsError, Kind, Limit, Source, size};
 
 /// The directory of a subchart that the component sees at `/files`.
 pub const FILES: &str = "files";
@@ -176,12 +179,14 @@ impl Walk<'_> {
     /// A directory or a regular file (after following an inside symlink); anything else is an
     /// error naming the rule.
     fn entry_kind(&self, rel: &Path) -> Result<Kind, FsError> {
-        let own = self
-            .source
-            .dir
-            .symlink_metadata(rel)
-            .map(|m| Kind::of_cap(m.file_type()))
-            .map_err(|e| self.source.fail("read", rel, e))?;
+        let own = match &self.source.source {
+            Source::Dir(dir) => dir
+                .symlink_metadata(rel)
+                .map(|m| Kind::of_cap(m.file_type()))
+                .map_err(|e| self.source.fail("read", rel, e))?,
+            // An archive holds only regular files and directories (checked when unpacked).
+            Source::Archive { .. } => self.source.kind(rel)?.unwrap_or(Kind::Other),
+        };
         match own {
             Kind::Dir | Kind::File => Ok(own),
             Kind::Symlink => match self.source.resolve_kind(rel) {

@@ -1,9 +1,12 @@
-//! values.schema.json validation, per chart, against the values that chart really receives
-//! (Helm's recursion over enabled subcharts). Beyond Helm: the `global` and `enabled` keys an
-//! umbrella injects do not fail a schema that does not declare them, `$ref` is resolved only
-//! inside the chart directory (never the network or other files: through the chart's confined
-//! handle, [`chartfs::SCHEMA`] at most per file), and each failure names the JSON path, the rule
-//! and the file or flag that supplied the value.
+//! values.schema.json validation, per chart, against the values that chart really receives,
+//! exactly as Helm 4 does (`ValidateAgainstSchema`): the umbrella's schema sees the umbrella's
+//! computed values; each enabled subchart's schema sees its own section (alias name, nested
+//! sections for nested subcharts), `global` and every key the umbrella sets in it (a
+//! condition's `enabled`) included, so a strict schema that does not declare them fails as it
+//! does in Helm. A disabled subchart is not validated. Beyond Helm: `$ref` is resolved only
+//! inside the chart (never the network or other files: through the chart's confined handle,
+//! [`chartfs::SCHEMA`] at most per file), and each failure names the JSON path, the rule and
+//! the file or flag that supplied the value.
 
 use std::path::{Path, PathBuf};
 
@@ -86,20 +89,6 @@ fn walk(
     Ok(())
 }
 
-/// Drops injected keys the schema does not declare.
-fn tolerant_instance(schema: &Value, values: &Value) -> Value {
-    let mut inst = values.clone();
-    let declared = |k: &str| schema.get("properties").and_then(|p| p.get(k)).is_some();
-    if let Value::Object(m) = &mut inst {
-        for k in ["global", "enabled"] {
-            if !declared(k) {
-                m.remove(k);
-            }
-        }
-    }
-    inst
-}
-
 fn file_uri(p: &Path) -> String {
     let s = p.to_string_lossy().replace('%', "%25").replace(' ', "%20");
     format!("file://{s}")
@@ -128,9 +117,8 @@ fn check(
             path: schema_path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let inst = tolerant_instance(schema, values);
-    for err in validator.iter_errors(&inst) {
-        let rel = pointer_to_path(&inst, err.instance_path().as_str());
+    for err in validator.iter_errors(values) {
+        let rel = pointer_to_path(values, err.instance_path().as_str());
         let mut full = mount.to_vec();
         full.extend(rel.iter().cloned());
         let rule = err

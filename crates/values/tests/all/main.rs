@@ -6,6 +6,8 @@ mod confine;
 mod conformance;
 mod errors;
 mod explain;
+/// Packaged subcharts (.tgz): equal to their directory, Helm's rules and caps, hostile archives.
+mod packaged;
 mod rules;
 mod schema;
 mod yaml;

@@ -1,4 +1,5 @@
-//! values.schema.json: per chart, tolerant of injected keys, $ref confined to the chart.
+//! values.schema.json: per chart, exactly as strict as Helm (cases computed by Helm itself in
+//! `tests/data/schema/`), $ref confined to the chart.
 
 use wasmchart_values::{Error, ValueOptions};
 
@@ -35,10 +36,74 @@ fn umbrella(schema: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn injected_global_and_enabled_do_not_fail_a_strict_schema() {
+fn injected_global_and_enabled_fail_a_strict_schema_as_in_helm() {
     let d = umbrella(STRICT);
-    let c = compute_tree(d.path(), &ValueOptions::default()).expect("valid");
-    assert_eq!(c.values()["sub"]["port"], serde_json::json!(80));
+    let e = compute_tree(d.path(), &ValueOptions::default()).expect_err("Helm refuses it");
+    let Error::Schema { chart, failures } = &e else {
+        panic!("not a schema error: {e}")
+    };
+    assert_eq!(chart, "sub");
+    let all = failures.join("\n");
+    assert!(
+        all.contains("additionalProperties")
+            && all.contains("'global'")
+            && all.contains("'enabled'"),
+        "{all}"
+    );
+}
+
+/// Every case of `tests/data/schema/` (written with Helm's verdict by its `generate.py`):
+/// accepted exactly when Helm accepts it, and a refusal names the chart, path, rule and
+/// source Helm's message is about.
+#[test]
+fn schema_cases_match_helm() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schema");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("schema cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10, "schema cases missing: {}", dirs.len());
+    let mut failures = Vec::new();
+    for dir in dirs {
+        let name = dir.file_name().expect("name").to_string_lossy().to_string();
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+        )
+        .expect("json");
+        let flags: Vec<String> = expected["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .map(|f| f.as_str().expect("flag").to_string())
+            .collect();
+        let opts = crate::common::options_from_flags(&flags, &dir);
+        let got =
+            wasmchart_values::Chart::load(&dir).and_then(|c| wasmchart_values::compute(&c, &opts));
+        match (got, expected["accepted"].as_bool().expect("accepted")) {
+            (Ok(_), true) => {}
+            (Ok(_), false) => failures.push(format!(
+                "{name}: accepted, but Helm refuses it: {}",
+                expected["helm_error"]
+            )),
+            (Err(e), true) => failures.push(format!("{name}: refused, Helm accepts it: {e}")),
+            (Err(e), false) => {
+                let text = e.to_string();
+                let missing: Vec<&str> = expected["parts"]
+                    .as_array()
+                    .expect("parts")
+                    .iter()
+                    .filter_map(|p| p.as_str())
+                    .filter(|p| !text.contains(p))
+                    .collect();
+                if !matches!(e, Error::Schema { .. }) || !missing.is_empty() {
+                    failures.push(format!("{name}: message lacks {missing:?}: {text}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
