@@ -198,6 +198,23 @@ CASES: list[tuple[str, str, str | None]] = [
     ("real-nats-empty-blocks", "extraContainers: |\n\nextraVolumes: |\n", None),
     ("control-character", "a: \"x\x01\"\n", "control characters are not allowed"),
     ("float-key-f32-overflow", "1e300: a\n", None),
+    # --- more neighbours
+    ("merge-alias-to-list", "l: &l [{a: 1}]\nm:\n  <<: *l\n", "map merge requires map or sequence of maps as the value"),
+    ("merge-list-of-aliases-inline", "a: &a {x: 1}\nm:\n  <<: [*a, {y: 2}]\n", None),
+    ("long-key-1024", "k" * 1020 + ": v\n", None),
+    ("long-key-1100", "k" * 1100 + ": v\n", "mapping values are not allowed in this context"),
+    ("quoted-key-colon-no-space", '"a":1\n', "cannot unmarshal string"),
+    ("flow-json-colon-no-space", '{"a":1,"b":[1,2]}\n', None),
+    ("crlf-folded", "a: >\r\n  x\r\n  y\r\n\r\n  z\r\n", None),
+    ("key-tab-before-colon", "a\t: 1\n", None),
+    ("anchor-on-key", "&k a: 1\nb: *k\n", None),
+    ("tagged-key", "!!str 1: a\n!!int '2': b\n", None),
+    ("empty-flow-entries", "a: [,]\n", "did not find expected node content"),
+    ("seq-of-maps-compact", "a:\n  - b: 1\n    c: 2\n  - d: 3\n", None),
+    ("comment-after-block-header-no-space", "a: |#c\n  x\n", None),
+    ("document-end-then-separator", "a: 1\n...\n---\nb: 2\n", None),
+    ("leading-separator-only", "---\n", None),
+    ("escaped-unicode-key", '"\\u00e9": 1\n', None),
     # --- bounds
     ("deep-flow", "a: " + "[" * 100 + "]" * 100 + "\n", None),
 ]

@@ -153,7 +153,16 @@ impl Builder<'_> {
                     }
                     let k = self.node(ev, m, depth + 1)?;
                     let (ev, m) = self.next()?;
+                    let via_alias = matches!(ev, Ev::Alias(_));
                     let v = self.node(ev, m, depth + 1)?;
+                    if via_alias && is_merge_key(&k) && !matches!(v.kind, Kind::Map(_)) {
+                        // go-yaml v2: an alias after `<<` must name a map, even when it names
+                        // a list of maps.
+                        return Err(self.err(
+                            m,
+                            "map merge requires map or sequence of maps as the value",
+                        ));
+                    }
                     pairs.push((k, v));
                 }
                 pairs.shrink_to_fit();
