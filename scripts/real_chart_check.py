@@ -6,11 +6,14 @@ prints every difference by key path, or "same".
     .venv/bin/python scripts/real_chart_check.py CHART_DIR [-f FILE]... [--set E]...
         [--set-string E]... [--set-json E]... [--set-literal E]... [--set-file K=PATH]...
         [--wasmchart BIN] [--release NAME] [--namespace NS] [--max-diffs N] [--json-out FILE]
+    .venv/bin/python scripts/real_chart_check.py --fixture crates/values/tests/data/real-charts/NAME
 
 It exists to run real public charts, fetched locally and never committed,
 through both engines; each difference found becomes a small hand-written
 fixture under crates/values/tests/data/real-charts/ (docs/values.md, "Real
-charts").
+charts"). `--fixture DIR` (re)computes such a fixture's Helm answer: the flags
+come from DIR/args.json (paths relative to DIR, run from inside it) and
+Helm's values, or `{"error": message}`, are written to DIR/expected.json.
 
 Helm's side (PyPI helm-python-sdk, Helm's Go engine, offline):
 - the chart is copied to a temporary directory, every `templates/` directory
@@ -188,6 +191,15 @@ def follow(parsed, path: list):
     return node
 
 
+def go_type(v) -> str:
+    """How Go's interface conversion panic names a value's type."""
+    if v is None:
+        return "nil"
+    return {dict: "map[string]interface {}", list: "[]interface {}", str: "string", bool: "bool"}.get(
+        type(v), "float64" if isinstance(v, float) else "int64"
+    )
+
+
 def set_into(base: dict, path: list, value, flag: str) -> None:
     """Sets `value` at `path` inside `base` the way strvals.ParseInto walks it."""
     node = base
@@ -198,8 +210,9 @@ def set_into(base: dict, path: list, value, flag: str) -> None:
             child = node.get(seg, want())
             if seg in node and not isinstance(child, want):
                 raise HelmRefused(
-                    f"{flag}: unable to parse key: {'.'.join(map(str, path[: depth + 1]))} "
-                    f"is {type(child).__name__}, not a {want.__name__}"
+                    f"failed parsing {flag}: unable to parse key: interface conversion: "
+                    f"interface {{}} is {go_type(child)}, not {go_type(want())} "
+                    f"(at {'.'.join(map(str, path[: depth + 1]))})"
                 )
             node[seg] = child
         else:
@@ -250,6 +263,11 @@ def values_only_copy(chart: Path, into: Path) -> Path:
     for templates in sorted(dest.rglob("templates"), reverse=True):
         if templates.is_dir():
             shutil.rmtree(templates)
+    meta = dest / "Chart.yaml"
+    text = meta.read_text(encoding="utf-8")
+    if "\ntype: library" in "\n" + text:
+        # A library chart renders nothing; as an application its values are the same.
+        meta.write_text(("\n" + text).replace("\ntype: library", "\ntype: application")[1:])
     (dest / "templates").mkdir()
     (dest / "templates" / VALUES_TEMPLATE).write_text("# {{ toJson .Values | b64enc }}\n")
     return dest
@@ -319,9 +337,21 @@ def short(v) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def fixture_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Arguments for a fixture: its args.json flags, run from inside it."""
+    fixture = Path(args.fixture).resolve()
+    flags = json.loads((fixture / "args.json").read_text())["flags"]
+    wasmchart = str(Path(args.wasmchart).resolve())
+    os.chdir(fixture)
+    out = p.parse_args(["."] + flags)
+    out.wasmchart, out.json_out, out.max_diffs = wasmchart, "expected.json", args.max_diffs
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("chart")
+    p.add_argument("chart", nargs="?")
+    p.add_argument("--fixture", help="fixture directory: flags from args.json, Helm's answer to expected.json")
     p.add_argument("-f", "--values", dest="files", action="append", default=[])
     for family in FAMILIES:
         p.add_argument(f"--{family.replace('_', '-')}", dest=family, action="append", default=[])
@@ -331,6 +361,10 @@ def main() -> int:
     p.add_argument("--max-diffs", type=int, default=40)
     p.add_argument("--json-out", help="write Helm's values (or its error) to this file as JSON")
     args = p.parse_args()
+    if args.fixture:
+        args = fixture_args(p, args)
+    elif not args.chart:
+        p.error("a chart directory (or --fixture DIR) is required")
 
     ours, our_error = wasmchart_values(args)
     try:
