@@ -12,8 +12,11 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+
+use super::support::{
+    expect_failure as failed, expect_success as ok, repo_root, run_bounded, shared_dir,
+};
 
 /// How long one run of the binary may take (a warm render takes well under
 /// a second; a first compile of the probe about one).
@@ -21,42 +24,10 @@ const BOUND: Duration = Duration::from_secs(120);
 /// A fixed test root key for generated secrets (not a secret).
 const ROOT_KEY: &str = "636c61696d732d746573742d726f6f742d6b65792d6e6f742d612d7265616c21";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
-}
-
 /// The compile cache the tests of this module share, so the probe is
 /// compiled once per test process, not once per test.
 fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("claims-cache")
-}
-
-/// Runs `cmd` with stdin closed and output captured; fails the test if it
-/// does not finish within [`BOUND`] (killing it first).
-fn bounded(mut cmd: Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(BOUND) {
-        Ok(out) => out.expect("collect the child's output"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{cmd:?} did not finish within {BOUND:?}")
-        }
-    }
+    shared_dir("claims-cache")
 }
 
 /// `wasmchart ARGS` in a clean environment (PATH, a private HOME, the
@@ -75,40 +46,13 @@ fn wasmchart(args: &[&str], envs: &[(&str, &str)]) -> Output {
     bounded(cmd)
 }
 
+/// Runs `cmd` under [`BOUND`].
+fn bounded(cmd: Command) -> Output {
+    run_bounded(cmd, BOUND).0
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
-}
-
-/// Asserts success and returns stdout.
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "wasmchart failed ({}):\n{}",
-        out.status,
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Asserts the documented failure: exit status exactly 1, nothing on
-/// stdout, one `error:` paragraph on stderr and no panic. Returns stderr.
-fn failed(out: &Output) -> String {
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "exit status 1 on any error; stderr:\n{stderr}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "no output on error: {}",
-        text(&out.stdout)
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
-    stderr
 }
 
 /// A throwaway umbrella chart `umbrella` whose dependencies are all the

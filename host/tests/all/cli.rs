@@ -6,6 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::support::expect_error as error;
+
 /// A throwaway umbrella chart whose subcharts use built guests.
 struct TestChart {
     dir: tempfile::TempDir,
@@ -99,23 +101,6 @@ fn stdout(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// The one-paragraph error of a failed run; asserts it is not a panic.
-fn error(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(
-        !err.contains("thread 'main' panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty(), "no partial output on error");
-    err
 }
 
 fn documents(stream: &str) -> Vec<(String, Value)> {

@@ -6,6 +6,7 @@
 //! context, configurable image), errors naming the key, deterministic
 //! output. The components are built by `scripts/build-components.sh`.
 
+use super::support::repo_root;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -83,13 +84,6 @@ const TEST_ROOT_KEY: &str = "00112233445566778899aabbccddeeff0011223344556677889
 /// Objects the host adds itself (Secrets, RBAC, Certificates) carry this
 /// label; the checks of component-made objects skip them.
 const HOST_LABEL: (&str, &str) = ("wasmchart/component", "host");
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
-}
 
 /// The built component of `sub`, or a panic saying how to build it
 /// (also when it is stale: its sources changed since it was built).

@@ -6,9 +6,10 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::support::{expect_error, expect_success as success, run_bounded, shared_dir};
 
 /// Every run is bounded: a host blocked on a FIFO must fail the test, not hang it.
 const BOUND: Duration = Duration::from_secs(120);
@@ -65,7 +66,7 @@ impl Hostile {
             .env("WASMCHART_CACHE_DIR", cache())
             .env("TMPDIR", self.tmp.path())
             .env_remove("WASMCHART_SECRET_KEY");
-        bounded(cmd)
+        run_bounded(cmd, BOUND)
     }
 
     fn render(&self, args: &[&str]) -> (Output, Duration) {
@@ -102,53 +103,14 @@ impl Hostile {
 
 /// One compile cache for the module, so only the first render compiles the probe.
 fn cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-chart-cache")
-}
-
-/// Runs `cmd` with stdin closed and output captured, killing it and failing past [`BOUND`].
-fn bounded(mut cmd: Command) -> (Output, Duration) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let child = cmd.spawn().expect("run wasmchart");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(BOUND) {
-        Ok(out) => (out.expect("collect output"), started.elapsed()),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{cmd:?} did not finish within {BOUND:?}")
-        }
-    }
+    shared_dir("hostile-chart-cache")
 }
 
 /// The one-paragraph error of a failed run: exit 1, nothing on stdout, no panic.
 fn failure(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(out.stdout.is_empty(), "no output on error: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
+    let err = expect_error(out);
     assert_eq!(err.trim_end().lines().count(), 1, "one paragraph: {err}");
     err
-}
-
-fn success(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 fn mkfifo(path: &Path) {

@@ -6,9 +6,11 @@
 use serde_json::json;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use super::support::{expect_error as error, expect_success as ok, run_bounded};
 use wasmchart::sandbox::{
     LIMITS, LimitUnit, Limits, LogLevel, RenderRequest, Runtime, RuntimeOptions, SandboxError,
 };
@@ -73,26 +75,7 @@ impl Chart {
             .env("WASMCHART_CONFIG_DIR", cache.join("config"))
             .env_remove("WASMCHART_SECRET_KEY")
             .env_remove("WASMCHART_POLICY");
-        run_bounded(command, Duration::from_secs(120))
-    }
-}
-
-/// Runs `command`, killing it (and failing the test) past `bound`.
-fn run_bounded(mut command: Command, bound: Duration) -> Output {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let (send, receive) = std::sync::mpsc::channel();
-    std::thread::spawn(move || send.send(child.wait_with_output()));
-    match receive.recv_timeout(bound) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-            panic!("wasmchart did not return within {bound:?}");
-        }
+        run_bounded(command, Duration::from_secs(120)).0
     }
 }
 
@@ -100,28 +83,6 @@ fn run_bounded(mut command: Command, bound: Duration) -> Output {
 fn shared_cache() -> &'static Path {
     static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
     CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "wasmchart failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// The one-paragraph error of a failed run; no panic, no partial output.
-fn error(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(
-        !err.contains("thread 'main' panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty(), "no partial output on error");
-    err
 }
 
 fn assert_has(text: &str, needle: &str) {

@@ -9,6 +9,9 @@ macro_rules! assert_test_exists {
     };
 }
 
+/// Running the real binary under a time bound; the documented success and failure shapes.
+mod support;
+
 /// The sandbox against real guests: limits, denials, determinism, cache.
 mod sandbox;
 

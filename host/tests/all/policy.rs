@@ -4,10 +4,11 @@
 
 use serde_json::{Value, json};
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::support::{expect_error as failed, expect_success, run_bounded, shared_dir};
 
 /// A test root key (hex, 32 bytes); not a secret.
 const SECRET_KEY: &str = "706f6c6963792d746573742d726f6f742d6b65792d303132333435363738393a";
@@ -62,10 +63,6 @@ fn write_probe_chart(dir: &Path, name: &str, extra: &str) {
     fs::write(dir.join("values.yaml"), "{}\n").unwrap();
 }
 
-fn shared_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
-
 /// Runs `wasmchart render CHART ARGS` with a clean environment plus
 /// `envs`, bounded by [`BOUND`].
 fn run(chart: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -81,39 +78,8 @@ fn run(chart: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .env("WASMCHART_CACHE_DIR", shared_dir("component-cache"))
         .env("WASMCHART_CONFIG_DIR", shared_dir("component-cache-config"))
         .env("WASMCHART_SECRET_KEY", SECRET_KEY)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run wasmchart");
-    let start = Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > BOUND {
-            let _ = child.kill();
-            panic!("wasmchart did not finish within {BOUND:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
+        .envs(envs.iter().copied());
+    run_bounded(cmd, BOUND).0
 }
 
 fn stderr(out: &Output) -> String {
@@ -121,18 +87,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn ok(out: &Output) -> (String, String) {
-    assert!(out.status.success(), "wasmchart failed:\n{}", stderr(out));
-    (String::from_utf8(out.stdout.clone()).unwrap(), stderr(out))
-}
-
-/// The error of a failed run: exit 1, nothing on stdout, starting `error: `.
-fn failed(out: &Output) -> String {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(out.stdout.is_empty(), "no output on error");
-    assert!(err.starts_with("error: "), "{err}");
-    assert_no_raw_controls(&err);
-    err
+    (expect_success(out), stderr(out))
 }
 
 /// No ESC, BEL, CR or bidi override reaches the terminal, and no line but
