@@ -59,6 +59,9 @@ pub struct ExternalPayload {
 /// this makes a render for the wrong environment visible in a diff; it reveals nothing secret.
 pub const DERIVED_FOR_ANNOTATION: &str = "wasmchart.dev/derived-for";
 
+/// The release label every host object carries, like the objects components make.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
 /// The derivation identity of a render, `<chart>/<env>`: what [`DERIVED_FOR_ANNOTATION`] and
 /// `render -v` show.
 pub fn derived_for(ctx: &Context) -> String {
@@ -537,6 +540,7 @@ impl Plan {
         });
         secrets
             .chain(certs::objects(&self.certs, &self.release, &self.namespace))
+            .map(|o| self.with_instance(o))
             .collect()
     }
 
@@ -582,11 +586,32 @@ impl Plan {
             || extra.is_empty();
         rbac::objects(&names, &self.namespace, &secret_names, &extra, with_account)
             .into_iter()
-            .map(|object| HostObject {
-                source: format!("rbac/{subchart}.yaml"),
-                object,
+            .map(|object| {
+                self.with_instance(HostObject {
+                    source: format!("rbac/{subchart}.yaml"),
+                    object,
+                })
             })
             .collect()
+    }
+
+    /// Labels a host object `app.kubernetes.io/instance: <release>`, as components label
+    /// theirs, so `kubectl apply --prune -l app.kubernetes.io/instance=<release>` and
+    /// selectors by release find the host's objects too.
+    fn with_instance(&self, mut host: HostObject) -> HostObject {
+        if let Some(metadata) = host
+            .object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+        {
+            let labels = metadata
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert(INSTANCE_LABEL.into(), Value::String(self.release.clone()));
+            }
+        }
+        host
     }
 
     /// The ServiceAccount the host creates for a subchart, if it creates one.

@@ -226,6 +226,11 @@ fn secrets_record_what_they_were_derived_for() {
                 "{strategy} {}",
                 o.source
             );
+            assert_eq!(
+                o.object["metadata"]["labels"]["app.kubernetes.io/instance"], "imprun",
+                "{strategy} {}",
+                o.source
+            );
         }
     }
 }
