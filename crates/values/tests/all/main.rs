@@ -8,6 +8,8 @@ mod errors;
 mod explain;
 /// Packaged subcharts (.tgz): equal to their directory, Helm's rules and caps, hostile archives.
 mod packaged;
+/// Constructs from real public charts, hand-written, with Helm's answers (tests/data/real-charts/).
+mod real_charts;
 mod rules;
 mod schema;
 mod yaml;
