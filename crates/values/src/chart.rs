@@ -15,6 +15,9 @@ use crate::path::Marks;
 use crate::semver::Version;
 use crate::yaml;
 
+mod tree;
+pub use tree::CrdFile;
+
 /// A loaded chart and all its subcharts. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Chart {

@@ -16,7 +16,7 @@ mod semver;
 mod values;
 pub mod yaml;
 
-pub use chart::{Chart, Dependency, Metadata};
+pub use chart::{Chart, CrdFile, Dependency, Metadata};
 pub use env::Environment;
 pub use error::Error;
 pub use semver::is_compatible_range;
