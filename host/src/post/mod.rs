@@ -12,7 +12,7 @@ mod validate;
 
 pub use order::{install_rank, sort_objects};
 pub use scope::is_cluster_scoped;
-pub use validate::parse_manifest;
+pub use validate::{check_object, parse_manifest};
 
 use serde_json::Value;
 use std::collections::BTreeMap;

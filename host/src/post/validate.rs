@@ -32,7 +32,13 @@ pub fn parse_manifest(content: &str, origin: &str) -> Result<Value, String> {
     Ok(object)
 }
 
-fn check_object(object: &Value) -> Result<(), String> {
+/// Checks an object already parsed (a document of a `crds/` file): the same
+/// rules [`parse_manifest`] applies to what a component returns.
+///
+/// # Errors
+///
+/// A one-line reason without the source path, as for [`parse_manifest`].
+pub fn check_object(object: &Value) -> Result<(), String> {
     let Some(map) = object.as_object() else {
         return Err(format!("manifest is {}, not an object", kind_name(object)));
     };
