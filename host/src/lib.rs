@@ -21,12 +21,17 @@
 //! emit and how far limits go, and [`text`], which makes every piece of
 //! untrusted text safe to print.
 //!
+//! The operator's side of secrets (`secrets export|list|rotate`) is [`secrets`]; the cluster a
+//! render targets (`--kube-version`, `-a`) is [`kube`].
+//!
 //! The `wasmchart` binary ([`cli`]) is a thin shell over these.
 
 pub mod cli;
+pub mod kube;
 pub mod output;
 pub mod policy;
 pub mod post;
 pub mod render;
 pub mod sandbox;
+pub mod secrets;
 pub mod text;
