@@ -22,6 +22,9 @@ Not compared, and why:
   `helm.sh/chart`) and the host's own label naming the component
   (`wasmchart/component`, HOST_LABELS); every other label, including one
   that only one side sets, is compared;
+- the annotation `wasmchart.dev/derived-for` (HOST_ANNOTATIONS) on the
+  host's ExternalSecrets, naming the chart and environment their values
+  were derived for, which Helm has no notion of;
 - annotations `checksum/*` the host adds to pod templates, and other fields
   in HOST_INJECTED (the host-managed ServiceAccount a pod runs as), which
   Helm cannot compute.
@@ -72,6 +75,8 @@ TOOL_LABELS = {"app.kubernetes.io/managed-by", "helm.sh/chart"}
 HOST_LABELS = {"wasmchart/component"}
 # Umbrella-level kinds both sides render deterministically from the same values.
 COMPARED_UMBRELLA_KINDS = {"Certificate", "ExternalSecret"}
+# Annotations the host puts on its secret objects and Helm cannot.
+HOST_ANNOTATIONS = {"wasmchart.dev/derived-for"}
 # Pod-spec fields the host may set on components' pods and Helm cannot.
 HOST_INJECTED = ("serviceAccountName",)
 
@@ -223,6 +228,12 @@ def normalise(ours: dict, theirs: dict) -> tuple[dict, dict]:
                 m["labels"] = kept
             else:
                 m.pop("labels", None)
+    own = ours.get("metadata") or {}
+    kept = {k: v for k, v in (own.get("annotations") or {}).items() if k not in HOST_ANNOTATIONS}
+    if kept:
+        own["annotations"] = kept
+    else:
+        own.pop("annotations", None)
     template = (ours.get("spec") or {}).get("template")
     if isinstance(template, dict):
         meta = template.get("metadata") or {}

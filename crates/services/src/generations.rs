@@ -3,12 +3,12 @@
 //! The file maps environment → secret id → generation, e.g.
 //!
 //! ```yaml
-//! production:
+//! prod:
 //!   jwt: 2
 //! ```
 //!
 //! It holds no secret material, so it is committed with the chart: the generation is an input
-//! of the derivation, and bumping it (`wasmchart secrets rotate jwt --env production`) gives that
+//! of the derivation, and bumping it (`wasmchart secrets rotate jwt --env prod`) gives that
 //! secret's generated keys new values on the next render while every other secret stays as it
 //! is. A missing file or entry means generation 0.
 //!

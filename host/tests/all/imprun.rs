@@ -8,7 +8,7 @@
 //!   Certificates, ExternalSecrets and SealedSecrets their CRD schemas
 //!   (`scripts/k8s_validate.py` in the project's `.venv`);
 //! - production shows the guide's numbers; local renders MongoDB and Redis
-//!   only; a new environment takes one values file.
+//!   only; a new environment takes its values file and its `environments:` line.
 //!
 //! The components are built by `scripts/build-components.sh`; a component
 //! whose sources changed since (its stamp in `target/guests/stamps/`) fails
@@ -622,9 +622,10 @@ fn staging_seals_its_secrets_and_uses_staging_images() {
     );
 }
 
-/// The guide's QA scenario: one new values file, nothing else.
+/// The guide's QA scenario: a new values file and its line in Chart.yaml's `environments:`,
+/// which is the complete list (the file alone is not an environment).
 #[test]
-fn a_new_environment_takes_one_values_file() {
+fn a_new_environment_takes_a_values_file_and_its_environments_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
     copy_dir(&chart_dir(), &chart);
@@ -633,6 +634,22 @@ fn a_new_environment_takes_one_values_file() {
         .replace("staging.imprun.dev", "qa.imprun.dev")
         .replace("tag: staging", "tag: qa");
     fs::write(chart.join("values-qa.yaml"), qa).expect("write values-qa.yaml");
+    let out = run(&chart, "qa", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: unknown environment \"qa\": known environments are local, prod, staging\n"
+    );
+    let chart_yaml = fs::read_to_string(chart.join("Chart.yaml")).expect("Chart.yaml");
+    let chart_yaml = chart_yaml.replace(
+        "  staging: {values: [values-staging.yaml]}\n",
+        "  staging: {values: [values-staging.yaml]}\n  qa: {values: [values-qa.yaml]}\n",
+    );
+    assert!(
+        chart_yaml.contains("qa: {values"),
+        "the example's environments: map moved"
+    );
+    fs::write(chart.join("Chart.yaml"), chart_yaml).expect("write Chart.yaml");
     let text = render_ok(&chart, "qa", &["-o", "json"]);
     let list: Value = serde_json::from_str(&text).expect("JSON");
     let objects = list["items"].as_array().expect("items");

@@ -5,7 +5,9 @@
 //!   `autoscaling.enabled`), running as its own ServiceAccount;
 //! - a Service in front of it;
 //! - a ServiceAccount when `serviceAccount.create`;
-//! - an `autoscaling/v2` HorizontalPodAutoscaler when `autoscaling.enabled`.
+//! - a HorizontalPodAutoscaler when `autoscaling.enabled`: `autoscaling/v2` when the
+//!   cluster serves it, else `autoscaling/v2beta2`, else `autoscaling/v1` (CPU only), as a
+//!   Helm chart chooses with `.Capabilities.APIVersions.Has`.
 //!
 //! The container gets the plain `env` values, MongoDB and Redis addresses
 //! from `global`, and the JWT key, database and cache passwords and OAuth
@@ -38,7 +40,18 @@ impl Guest for ImprunServer {
         if let Some(account) = objects::service_account(&settings) {
             manifests.push(manifest("templates/serviceaccount.yaml", &account)?);
         }
-        if let Some(hpa) = objects::autoscaler(&settings) {
+        let hpa_api = objects::autoscaler_api(&input.capabilities.api_versions);
+        if let Some(hpa) = objects::autoscaler(&settings, hpa_api) {
+            if hpa_api == "autoscaling/v1"
+                && settings
+                    .autoscaling
+                    .as_ref()
+                    .is_some_and(|a| a.memory.is_some())
+            {
+                log::warn(
+                    "the cluster serves neither autoscaling/v2 nor autoscaling/v2beta2: the autoscaling/v1 HorizontalPodAutoscaler scales on CPU only, autoscaling.targetMemoryUtilizationPercentage is ignored",
+                );
+            }
             manifests.push(manifest("templates/hpa.yaml", &hpa)?);
         }
         Ok(RenderOutput {

@@ -98,34 +98,52 @@ pub fn service_account(settings: &Settings) -> Option<Value> {
     }))
 }
 
-/// The `autoscaling/v2` HorizontalPodAutoscaler, when `autoscaling.enabled`.
-pub fn autoscaler(settings: &Settings) -> Option<Value> {
+/// The HorizontalPodAutoscaler API to emit: the newest the cluster serves, as a Helm chart
+/// picks it with `.Capabilities.APIVersions.Has` (a 1.22 cluster serves `autoscaling/v2beta2`,
+/// not `autoscaling/v2`).
+pub fn autoscaler_api(api_versions: &[String]) -> &'static str {
+    ["autoscaling/v2", "autoscaling/v2beta2"]
+        .into_iter()
+        .find(|v| api_versions.iter().any(|a| a == v))
+        .unwrap_or("autoscaling/v1")
+}
+
+/// The HorizontalPodAutoscaler, when `autoscaling.enabled`, in `api` (see
+/// [`autoscaler_api`]). `autoscaling/v1` scales on CPU only.
+pub fn autoscaler(settings: &Settings, api: &str) -> Option<Value> {
     let scaling = settings.autoscaling.as_ref()?;
-    let target = |resource: &str, percent: i64| {
-        json!({
-            "type": "Resource",
-            "resource": {
-                "name": resource,
-                "target": { "type": "Utilization", "averageUtilization": percent },
-            },
-        })
-    };
-    let mut metrics = Vec::new();
-    if let Some(cpu) = scaling.cpu {
-        metrics.push(target("cpu", cpu));
-    }
-    if let Some(memory) = scaling.memory {
-        metrics.push(target("memory", memory));
+    let mut spec = json!({
+        "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": settings.name },
+        "minReplicas": scaling.min,
+        "maxReplicas": scaling.max,
+    });
+    if api == "autoscaling/v1" {
+        if let Some(cpu) = scaling.cpu {
+            spec["targetCPUUtilizationPercentage"] = json!(cpu);
+        }
+    } else {
+        let target = |resource: &str, percent: i64| {
+            json!({
+                "type": "Resource",
+                "resource": {
+                    "name": resource,
+                    "target": { "type": "Utilization", "averageUtilization": percent },
+                },
+            })
+        };
+        let mut metrics = Vec::new();
+        if let Some(cpu) = scaling.cpu {
+            metrics.push(target("cpu", cpu));
+        }
+        if let Some(memory) = scaling.memory {
+            metrics.push(target("memory", memory));
+        }
+        spec["metrics"] = json!(metrics);
     }
     Some(json!({
-        "apiVersion": "autoscaling/v2",
+        "apiVersion": api,
         "kind": "HorizontalPodAutoscaler",
         "metadata": metadata(settings, &settings.name),
-        "spec": {
-            "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": settings.name },
-            "minReplicas": scaling.min,
-            "maxReplicas": scaling.max,
-            "metrics": metrics,
-        },
+        "spec": spec,
     }))
 }
