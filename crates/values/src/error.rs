@@ -68,8 +68,9 @@ pub enum Error {
         dir: PathBuf,
     },
     /// A packaged subchart (`charts/*.tgz`) that cannot be unpacked or breaks an archive rule.
+    /// Not exposed as `source()`: the message already says it all.
     #[error("cannot load {0}")]
-    Archive(#[from] crate::chartfs::archive::ArchiveError),
+    Archive(crate::chartfs::archive::ArchiveError),
     /// `--env` named an environment the umbrella chart does not define.
     #[error("unknown environment {env:?}: known environments are {}", known_list(.known))]
     UnknownEnv {
@@ -141,6 +142,12 @@ fn known_list(known: &[String]) -> String {
         "none (add values-<env>.yaml or an environments: entry to Chart.yaml)".to_string()
     } else {
         known.join(", ")
+    }
+}
+
+impl From<crate::chartfs::archive::ArchiveError> for Error {
+    fn from(e: crate::chartfs::archive::ArchiveError) -> Self {
+        Error::Archive(e)
     }
 }
 

@@ -38,3 +38,6 @@ mod limits;
 
 /// Hostile charts through the binary: symlinks out, outside component paths, FIFOs, devices, sparse files, hard links, the files/ snapshot.
 mod hostile_chart;
+
+/// Packaged subcharts (.tgz) through the binary: the example packed renders byte-identically, files/ from an archive, hostile archives.
+mod packaged;

@@ -226,7 +226,7 @@ pub fn unpack(data: &[u8], archive: &Path) -> Result<Tree, ArchiveError> {
     // Tar headers and padding add at most a few percent; the cap stops a gzip bomb early.
     let cap = HELM_TOTAL + LARGE_TOTAL + 16 * MIB;
     let stream = Capped {
-        inner: flate2::read::MultiGzDecoder::new(data),
+        inner: io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(data)),
         left: cap,
         over: false,
     };
