@@ -25,8 +25,10 @@ pub(super) struct ChartCrds {
 }
 
 /// Reads, parses and checks the `crds/` of the umbrella and of every enabled subchart, in
-/// Helm's order. Each object is labelled with the chart that shipped it (its subchart path,
-/// or the umbrella's name) and carries no namespace.
+/// Helm's order. Each object carries no namespace and keeps its own labels: the host's labels
+/// are left off on purpose, because Helm never deletes or upgrades a `crds/` CRD and a prune
+/// by those labels (`kubectl apply --prune -l app.kubernetes.io/managed-by=wasmchart`) after a
+/// render without `--include-crds` would delete the CRD and with it every object of its kind.
 ///
 /// # Errors
 ///
@@ -39,7 +41,6 @@ pub(super) fn load(chart: &Chart, subs: &[EnabledSubchart<'_>]) -> Result<Vec<Ch
     let mut out = vec![chart_crds(
         chart,
         &umbrella,
-        &umbrella,
         format!("the crds/ of the umbrella '{umbrella}'"),
         &mut budget,
     )?];
@@ -50,33 +51,27 @@ pub(super) fn load(chart: &Chart, subs: &[EnabledSubchart<'_>]) -> Result<Vec<Ch
             .collect::<Vec<_>>()
             .join("/");
         let who = format!("the crds/ of subchart '{name}'");
-        out.push(chart_crds(sub.chart, &prefix, &name, who, &mut budget)?);
+        out.push(chart_crds(sub.chart, &prefix, who, &mut budget)?);
     }
     out.retain(|c| !c.objects.is_empty());
     Ok(out)
 }
 
-fn chart_crds(
-    chart: &Chart,
-    prefix: &str,
-    label: &str,
-    who: String,
-    budget: &mut Budget,
-) -> Result<ChartCrds> {
+fn chart_crds(chart: &Chart, prefix: &str, who: String, budget: &mut Budget) -> Result<ChartCrds> {
     let files = chart
         .crd_files(budget)
         .with_context(|| format!("cannot read {who}"))?;
     let mut objects = Vec::new();
     for file in &files {
         let source = format!("{prefix}/{}", file.name);
-        objects.extend(file_objects(file, &source, label)?);
+        objects.extend(file_objects(file, &source)?);
     }
     Ok(ChartCrds { who, objects })
 }
 
 /// The documents of one file (empty ones skipped, as Kubernetes' YAML reader does), each
 /// checked to be a valid CustomResourceDefinition.
-fn file_objects(file: &CrdFile, source: &str, label: &str) -> Result<Vec<Object>> {
+fn file_objects(file: &CrdFile, source: &str) -> Result<Vec<Object>> {
     let shown = file.path.display();
     let docs = wasmchart_values::yaml::parse_documents(&file.text, &shown.to_string())
         .with_context(|| format!("{shown} is not valid YAML or JSON"))?;
@@ -90,7 +85,6 @@ fn file_objects(file: &CrdFile, source: &str, label: &str) -> Result<Vec<Object>
             check(&object)
                 .map_err(|reason| anyhow::anyhow!("{shown}: document {}: {reason}", i + 1))?;
             post::set_namespace(&mut object, "");
-            post::add_labels(&mut object, label);
             Ok(object)
         })
         .collect()
