@@ -4,7 +4,7 @@
 use super::bindings::{
     self, CONTRACT, PACKAGE, SubchartPre, VERSION, wasmchart::chart::types as wit,
 };
-use super::cache::{Cache, CacheStatus};
+use super::cache::{Cache, CacheStatus, Loaded};
 use super::compile;
 use super::engine;
 use super::error::{GuestErrorKind, SandboxError};
@@ -46,7 +46,35 @@ pub struct Runtime {
     compiler: Option<PathBuf>,
     /// One lock per component digest: a component is never compiled twice
     /// at once; the second loader waits and then hits the cache.
-    compiling: Mutex<HashMap<[u8; 32], Arc<Mutex<()>>>>,
+    compiling: Locks,
+    /// Components loaded by [`Runtime::load_shared`], by digest: each
+    /// distinct component is loaded (cache read, deserialize, contract
+    /// check, pre-link) once per runtime, whatever the number of subcharts
+    /// (aliases, nested copies) that use it.
+    shared: Mutex<HashMap<DigestBytes, (CacheStatus, Arc<Prepared>)>>,
+    /// One lock per digest for whole shared loads.
+    loading: Locks,
+    /// The digest of byte buffers already hashed by `load_shared`, by
+    /// address; the buffer is kept alive here, so an address is never
+    /// reused for other bytes while it is a key.
+    digests: Mutex<HashMap<usize, Hashed>>,
+}
+
+/// A component's SHA-256.
+type DigestBytes = [u8; 32];
+
+/// A buffer kept alive, and its SHA-256.
+type Hashed = (Arc<[u8]>, DigestBytes);
+
+/// One lock per component digest.
+type Locks = Mutex<HashMap<DigestBytes, Arc<Mutex<()>>>>;
+
+/// A component pre-linked, with the cache mapping its code runs from. The
+/// fields drop in order: the pre-linked instance (and its component), then
+/// the mapping (see `cache/map.rs`).
+struct Prepared {
+    pre: SubchartPre<HostState>,
+    _loaded: Loaded,
 }
 
 /// A component ready to render: compiled, checked against the contract and
@@ -57,7 +85,7 @@ pub struct LoadedComponent {
     path: PathBuf,
     digest: [u8; 32],
     cache: CacheStatus,
-    pre: SubchartPre<HostState>,
+    prepared: Arc<Prepared>,
 }
 
 impl LoadedComponent {
@@ -128,6 +156,9 @@ impl Runtime {
             progress: options.progress,
             compiler: compile::default_compiler(),
             compiling: Mutex::default(),
+            shared: Mutex::default(),
+            loading: Mutex::default(),
+            digests: Mutex::default(),
         })
     }
 
@@ -241,16 +272,16 @@ impl Runtime {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let lock = self.compile_lock(&digest);
         let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (component, cache) = self.cache.load(&self.engine, &digest, || {
+        let (loaded, cache) = self.cache.load(&self.engine, &digest, || {
             self.show_progress(name, bytes.len());
             let compiler = self.compiler.as_deref();
             compile::compile(&self.engine, name, path, bytes, limits, compiler)
         })?;
         drop(guard);
-        check_contract(name, &self.engine, &component)?;
+        check_contract(name, &self.engine, &loaded.component)?;
         let instance_pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(&loaded.component)
             .map_err(|e| load_error(format!("{e:#}")))?;
         let pre = SubchartPre::new(instance_pre).map_err(|e| SandboxError::WrongContract {
             component: name.to_string(),
@@ -262,8 +293,90 @@ impl Runtime {
             path: path.to_path_buf(),
             digest,
             cache,
-            pre,
+            prepared: Arc::new(Prepared {
+                pre,
+                _loaded: loaded,
+            }),
         })
+    }
+
+    /// [`Runtime::load_bytes_limited`], loading each distinct component
+    /// once per runtime: a later call for the same bytes (the same buffer,
+    /// or equal bytes) shares the first one's compiled, checked, pre-linked
+    /// component under its own `name`, with no cache read and, for the same
+    /// buffer, no re-hashing. Only successful loads are shared: a failure
+    /// is retried by the next caller, under its own limits. The size limit
+    /// is checked on every call; compile limits apply to the load that
+    /// compiles.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load_bytes_limited`].
+    pub fn load_shared(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &Arc<[u8]>,
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
+        let size = bytes.len() as u64;
+        if size > limits.component_bytes {
+            return Err(SandboxError::TooLarge {
+                component: name.to_string(),
+                size,
+                limit: Size(limits.component_bytes),
+            });
+        }
+        let digest = self.digest_of(bytes);
+        let found = |this: &Self| {
+            let shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
+            shared
+                .get(&digest)
+                .map(|(cache, prepared)| LoadedComponent {
+                    name: name.to_string(),
+                    path: path.to_path_buf(),
+                    digest,
+                    cache: *cache,
+                    prepared: Arc::clone(prepared),
+                })
+        };
+        if let Some(loaded) = found(self) {
+            return Ok(loaded);
+        }
+        // One loader per digest; the others wait, then share its result.
+        let lock = self.load_lock(&digest);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(loaded) = found(self) {
+            return Ok(loaded);
+        }
+        let loaded = self.load_bytes_limited(name, path, bytes, limits)?;
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.insert(digest, (loaded.cache, Arc::clone(&loaded.prepared)));
+        Ok(loaded)
+    }
+
+    /// SHA-256 of `bytes`, computed once per buffer.
+    fn digest_of(&self, bytes: &Arc<[u8]>) -> [u8; 32] {
+        let address = bytes.as_ptr() as usize;
+        let digests = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((kept, digest)) = digests.get(&address)
+            && kept.len() == bytes.len()
+        {
+            return *digest;
+        }
+        drop(digests);
+        let digest: [u8; 32] = Sha256::digest(&bytes[..]).into();
+        let mut digests = self.digests.lock().unwrap_or_else(|p| p.into_inner());
+        digests.insert(address, (Arc::clone(bytes), digest));
+        digest
+    }
+
+    /// The lock serialising whole loads of the component with `digest` in
+    /// [`Runtime::load_shared`] (apart from the compile lock, which
+    /// `load_bytes_limited` takes inside).
+    fn load_lock(&self, digest: &[u8; 32]) -> Arc<Mutex<()>> {
+        let mut locks = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(*digest).or_default())
     }
 
     /// The lock serialising compiles of the component with `digest`.
@@ -293,7 +406,7 @@ impl Runtime {
         limits: &Limits,
     ) -> Result<RenderResult, SandboxError> {
         let name = component.name.as_str();
-        if !Engine::same(component.pre.engine(), &self.engine) {
+        if !Engine::same(component.prepared.pre.engine(), &self.engine) {
             return Err(SandboxError::Load {
                 component: name.to_string(),
                 path: component.path.clone(),
@@ -309,6 +422,7 @@ impl Runtime {
         store.epoch_deadline_trap();
         let input = to_wit(request);
         let outcome = component
+            .prepared
             .pre
             .instantiate(&mut store)
             .and_then(|subchart| subchart.call_render(&mut store, &input));

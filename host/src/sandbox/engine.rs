@@ -44,11 +44,86 @@ fn config(pooling: bool) -> Config {
         .cranelift_opt_level(OptLevel::Speed)
         .wasm_component_model(true)
         // Each store gets a deadline in ticks; the ticker thread advances the epoch.
-        .epoch_interruption(true);
+        .epoch_interruption(true)
+        // Code is made executable by our hook, so that a cache entry can run
+        // in place from a read-only file mapping (see `code_memory`).
+        .with_custom_code_memory(code_memory::hook());
     if pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
     }
     config
+}
+
+/// Page protection for code, done by the host instead of wasmtime.
+///
+/// wasmtime makes code executable itself only in memory it allocated; for
+/// memory the caller owns (`Component::deserialize_raw`, used to run a cache
+/// entry from a read-only mapping without copying it) it needs this hook.
+/// It does what wasmtime does: the text section, page-aligned, goes from
+/// read-only to read+execute, never writable and executable at once.
+mod code_memory {
+    use std::sync::Arc;
+    use wasmtime::CustomCodeMemory;
+
+    /// The hook, on Unix; elsewhere wasmtime's own protection (no mapped
+    /// entries there: the cache is off).
+    pub fn hook() -> Option<Arc<dyn CustomCodeMemory>> {
+        if cfg!(unix) {
+            Some(Arc::new(Protect))
+        } else {
+            None
+        }
+    }
+
+    struct Protect;
+
+    impl CustomCodeMemory for Protect {
+        fn required_alignment(&self) -> usize {
+            page_size()
+        }
+
+        fn publish_executable(&self, ptr: *const u8, len: usize) -> wasmtime::Result<()> {
+            protect(ptr, len, true)
+        }
+
+        fn unpublish_executable(&self, ptr: *const u8, len: usize) -> wasmtime::Result<()> {
+            protect(ptr, len, false)
+        }
+    }
+
+    #[cfg(unix)]
+    fn page_size() -> usize {
+        rustix::param::page_size()
+    }
+
+    #[cfg(not(unix))]
+    fn page_size() -> usize {
+        4096
+    }
+
+    /// Read+execute, or back to read+write (wasmtime unpublishes only once
+    /// no code runs from the region, before freeing it).
+    #[cfg(unix)]
+    fn protect(ptr: *const u8, len: usize, executable: bool) -> wasmtime::Result<()> {
+        use rustix::mm::{MprotectFlags, mprotect};
+        let flags = if executable {
+            MprotectFlags::READ | MprotectFlags::EXEC
+        } else {
+            MprotectFlags::READ | MprotectFlags::WRITE
+        };
+        // SAFETY: wasmtime passes the page-aligned text section of code
+        // memory it holds (its own allocation, or an entry mapping that
+        // outlives every component made from it, see `cache/map.rs`); on
+        // publish no one writes it any more, on unpublish no code runs in it.
+        #[allow(unsafe_code)]
+        let result = unsafe { mprotect(ptr.cast_mut().cast(), len, flags) };
+        result.map_err(|e| wasmtime::Error::msg(format!("cannot change code page protection: {e}")))
+    }
+
+    #[cfg(not(unix))]
+    fn protect(_: *const u8, _: usize, _: bool) -> wasmtime::Result<()> {
+        Err(wasmtime::Error::msg("no custom code memory off Unix"))
+    }
 }
 
 /// An engine that only compiles: the same code-generation settings as

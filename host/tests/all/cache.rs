@@ -14,10 +14,11 @@ use wasmchart::sandbox::{
     SandboxError,
 };
 
-/// Offset of the artifact length in an entry header, and the header length
-/// (see `host/src/sandbox/cache/entry.rs`).
+/// Offset of the artifact length in an entry header, and where the artifact
+/// starts: the header, then zeros up to 64 KiB (see
+/// `host/src/sandbox/cache/entry.rs`).
 const LEN_AT: usize = 16 + 8 + 32 + 32;
-const HEADER_LEN: usize = LEN_AT + 8 + 32;
+const ARTIFACT_AT: usize = 64 * 1024;
 /// A uid nobody on the test machine has.
 const STRANGER: u32 = 12345;
 
@@ -222,7 +223,7 @@ fn forged_entry_is_never_executed() {
         .engine()
         .precompile_component(&probe)
         .unwrap();
-    let mut forged = original[..HEADER_LEN].to_vec();
+    let mut forged = original[..ARTIFACT_AT].to_vec();
     forged[LEN_AT..LEN_AT + 8].copy_from_slice(&(artifact.len() as u64).to_le_bytes());
     forged.extend_from_slice(&artifact);
     fs::write(&entry, &forged).unwrap();
@@ -247,7 +248,7 @@ fn in_place_edit_with_mtime_restored_is_caught() {
     let entry = dirs.only_entry();
     let before = fs::metadata(&entry).unwrap();
     let mut bytes = fs::read(&entry).unwrap();
-    let middle = HEADER_LEN + (bytes.len() - HEADER_LEN) / 2;
+    let middle = ARTIFACT_AT + (bytes.len() - ARTIFACT_AT) / 2;
     bytes[middle] ^= 0xff;
     let file = fs::OpenOptions::new().write(true).open(&entry).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&file, &bytes[middle..=middle], middle as u64)

@@ -7,8 +7,14 @@
 //! engine id                        32   (which engine compiled it)
 //! artifact length, u64 LE           8
 //! HMAC-SHA256(key, all of the above + artifact)   32
+//! zero padding up to ARTIFACT_AT (64 KiB)
 //! artifact (Engine::precompile_component)
 //! ```
+//!
+//! The artifact starts 64 KiB into the file, a multiple of every page size,
+//! so that a private read-only mapping of the file holds it page-aligned and
+//! wasmtime can run it in place (`map.rs`). The padding is not MAC'd (it is
+//! never used) but must be zeros.
 //!
 //! Only [`check`] and a fresh compile make a [`Trusted`] artifact, and only a
 //! `Trusted` artifact reaches `Component::deserialize`.
@@ -17,11 +23,14 @@ use super::key::CacheKey;
 use hmac::Mac as _;
 
 /// Start of every entry; bump it when the layout changes.
-const MAGIC: &[u8; 16] = b"wasmchart-cwasm3";
+const MAGIC: &[u8; 16] = b"wasmchart-cwasm4";
 /// Bytes covered by the MAC before the artifact.
 const SIGNED_LEN: usize = MAGIC.len() + 8 + 32 + 32 + 8;
 /// Header length: the signed part and the MAC.
 pub(super) const HEADER_LEN: usize = SIGNED_LEN + 32;
+/// Where the artifact starts: a multiple of every page size (4 KiB on
+/// x86-64, up to 64 KiB on arm64).
+pub(crate) const ARTIFACT_AT: usize = 64 * 1024;
 
 /// What an entry must be bound to for this load.
 #[derive(Debug, Clone, Copy)]
@@ -140,9 +149,15 @@ pub(super) fn check<'a>(
     binding: Binding<'_>,
     full_mac: bool,
 ) -> Result<Trusted<'a>, Mismatch> {
-    let (header, artifact) = bytes.split_at_checked(HEADER_LEN).ok_or(Mismatch::Length)?;
+    let (header, rest) = bytes.split_at_checked(HEADER_LEN).ok_or(Mismatch::Length)?;
     let (signed, tag) = header.split_at(SIGNED_LEN);
     if &signed[..MAGIC.len()] != MAGIC {
+        return Err(Mismatch::Format);
+    }
+    let (padding, artifact) = rest
+        .split_at_checked(ARTIFACT_AT - HEADER_LEN)
+        .ok_or(Mismatch::Length)?;
+    if padding.iter().any(|&b| b != 0) {
         return Err(Mismatch::Format);
     }
     let expected = signed_part(binding, artifact.len() as u64);
@@ -178,6 +193,7 @@ mod tests {
 
     fn entry(binding: Binding<'_>, artifact: &[u8]) -> Vec<u8> {
         let mut bytes = header(binding, artifact).to_vec();
+        bytes.resize(ARTIFACT_AT, 0);
         bytes.extend_from_slice(artifact);
         bytes
     }
@@ -232,6 +248,12 @@ mod tests {
         assert_eq!(
             check(&good[..10], bind(&key, &a), true).unwrap_err(),
             Mismatch::Length
+        );
+        let mut padded = good.clone();
+        padded[HEADER_LEN] = 1;
+        assert_eq!(
+            check(&padded, bind(&key, &a), true).unwrap_err(),
+            Mismatch::Format
         );
         let mut old = good.clone();
         old[15] = b'2';

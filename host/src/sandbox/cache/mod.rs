@@ -56,6 +56,7 @@
 mod entry;
 mod fsx;
 mod key;
+mod map;
 mod read;
 mod stamp;
 mod warnings;
@@ -75,6 +76,17 @@ use wasmtime::component::Component;
 
 /// wasmtime's version, part of the key (the workspace pins it exactly).
 const WASMTIME_VERSION: &str = "48.0.8";
+
+/// A component out of the cache, with the file mapping its code runs
+/// from, if any. The fields drop in order: the component (and with it its
+/// code, once no other clone holds it) before the mapping.
+pub(crate) struct Loaded {
+    /// The component.
+    pub component: Component,
+    /// The entry mapping the component's code lives in; keep it as long as
+    /// any clone of `component` (or anything made from it) lives.
+    pub _mapping: Option<map::Mapping>,
+}
 
 /// What the cache did for one load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,11 +247,17 @@ impl Cache {
         engine: &Engine,
         digest: &[u8; 32],
         compile: impl FnOnce() -> Result<Vec<u8>, SandboxError>,
-    ) -> Result<(Component, CacheStatus), SandboxError> {
+    ) -> Result<(Loaded, CacheStatus), SandboxError> {
         let fresh = |artifact: &[u8], path: &Path| {
-            deserialize(engine, Trusted::fresh(artifact)).map_err(|reason| SandboxError::Cache {
-                path: path.to_path_buf(),
-                reason: format!("cannot load the component just compiled: {reason}"),
+            let component = deserialize(engine, Trusted::fresh(artifact)).map_err(|reason| {
+                SandboxError::Cache {
+                    path: path.to_path_buf(),
+                    reason: format!("cannot load the component just compiled: {reason}"),
+                }
+            })?;
+            Ok::<_, SandboxError>(Loaded {
+                component,
+                _mapping: None,
             })
         };
         let Some(store) = &self.store else {
@@ -288,23 +306,87 @@ impl Cache {
     }
 }
 
-/// Reads, checks and deserializes the entry at `path`.
+/// Maps, checks and deserializes the entry at `path`: run in place from
+/// the mapping when a stamp vouches for the file, else checked in full on
+/// a private copy and stamped.
 fn lookup(
     engine: &Engine,
     path: &Path,
     name: &str,
     binding: Binding<'_>,
-) -> Result<Option<(Component, CacheStatus)>, Refusal> {
+) -> Result<Option<(Loaded, CacheStatus)>, Refusal> {
     let Some(checked) = read::read(path, name, binding)? else {
         return Ok(None);
     };
-    let component = deserialize(engine, checked.artifact(binding)?).map_err(Refusal::Rejected)?;
     if checked.stamped {
-        return Ok(Some((component, CacheStatus::Hit)));
+        let artifact = checked.stamped_artifact(binding)?;
+        let component = deserialize_mapped(engine, artifact, &checked.map)?;
+        let loaded = Loaded {
+            component,
+            _mapping: Some(checked.map),
+        };
+        return Ok(Some((loaded, CacheStatus::Hit)));
     }
+    let copy = checked.map.bytes().to_vec();
+    let artifact = read::verified_artifact(&copy, binding)?;
+    let component = deserialize(engine, artifact).map_err(Refusal::Rejected)?;
     // A missing stamp only costs a full check next time.
     let _ = stamp::write(binding.key, path, name, checked.identity);
-    Ok(Some((component, CacheStatus::Verified)))
+    let loaded = Loaded {
+        component,
+        _mapping: None,
+    };
+    Ok(Some((loaded, CacheStatus::Verified)))
+}
+
+/// Runs a stamped entry's artifact in place from its mapping; if the
+/// system refuses to execute it there (a cache on a `noexec` mount), from a
+/// copy instead.
+fn deserialize_mapped(
+    engine: &Engine,
+    artifact: Trusted<'_>,
+    map: &map::Mapping,
+) -> Result<Component, Refusal> {
+    let region = map.region(entry::ARTIFACT_AT);
+    // The trusted slice must be exactly the region handed to wasmtime.
+    if !std::ptr::eq(
+        region.as_ptr().cast_const(),
+        std::ptr::from_ref(artifact.bytes()),
+    ) {
+        return Err(Refusal::Rejected(
+            "internal error: artifact outside its mapping".into(),
+        ));
+    }
+    // SAFETY: as for `deserialize` (below), `artifact` is trusted: its
+    // header names this component and engine, and a stamp (MAC'd with the
+    // user's key) vouches that this very file, by the `fstat` identity of
+    // the descriptor it was mapped from, holds bytes this host verified or
+    // wrote. `Component::deserialize_raw` adds two requirements: the memory
+    // lives as long as the component, and it is never modified meanwhile.
+    // - Lifetime: the mapping is returned with the component in `Loaded`,
+    //   whose fields drop component first, and every holder of the
+    //   component (`LoadedComponent`) keeps that `Loaded` in one struct
+    //   after its `InstancePre`; stores made from it end with each render.
+    // - No modification: the mapping is `MAP_PRIVATE`, `PROT_READ`, and
+    //   never written by this process (wasmtime only changes the text
+    //   pages to read+execute through the engine's code memory hook). The
+    //   file behind it is this user's, 0600 (no group/other write, checked
+    //   on the descriptor), has one link and lives in a 0700 directory of
+    //   this user's (checked at open): no other user can open it for
+    //   writing, now or earlier (this host creates entries 0600 in that
+    //   directory and replaces them by rename, never in place, so a
+    //   mapped inode is never rewritten by wasmchart either). Only this
+    //   user or root could change the pages under the mapping, and both
+    //   can replace the binary or the key anyway (out of scope, as for
+    //   stamps). A full check (no stamp) never runs from the mapping: it
+    //   verifies and deserializes a private copy.
+    #[allow(unsafe_code)]
+    let in_place = unsafe { Component::deserialize_raw(engine, region) };
+    match in_place {
+        Ok(component) => Ok(component),
+        // Not executable in place (e.g. `noexec`): the same bytes, copied.
+        Err(_) => deserialize(engine, artifact).map_err(Refusal::Rejected),
+    }
 }
 
 /// Turns a trusted artifact into a component.
@@ -337,8 +419,9 @@ fn deserialize(engine: &Engine, artifact: Trusted<'_>) -> Result<Component, Stri
     //   user's identity, or with raw access to the block device can also
     //   replace the binary or the key and are out of scope.
     // wasmtime also rejects, with an error, artifacts from another version
-    // or configuration. The bytes are deserialized from memory, never
-    // mapped from a file that could change after the check.
+    // or configuration. `Component::deserialize` copies the bytes: a fresh
+    // compile, or the private copy a full check verified. (A stamped entry
+    // runs in place from its mapping: see `deserialize_mapped`.)
     #[allow(unsafe_code)]
     let component = unsafe { Component::deserialize(engine, artifact.bytes()) };
     component.map_err(|e| format!("{e:#}"))
@@ -353,12 +436,14 @@ fn write_entry(
     binding: Binding<'_>,
     artifact: &[u8],
 ) -> std::io::Result<()> {
-    if (artifact.len() + entry::HEADER_LEN) as u64 > read::MAX_ENTRY_BYTES {
+    if (artifact.len() + entry::ARTIFACT_AT) as u64 > read::MAX_ENTRY_BYTES {
         return Ok(());
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(&entry::header(binding, artifact))?;
+    let mut head = entry::header(binding, artifact).to_vec();
+    head.resize(entry::ARTIFACT_AT, 0);
+    tmp.write_all(&head)?;
     tmp.write_all(artifact)?;
     tmp.as_file().sync_all()?;
     let file = tmp.persist(path).map_err(|e| e.error)?;

@@ -4,6 +4,7 @@
 
 use super::entry::{self, Binding, Mismatch, Trusted};
 use super::fsx::{self, Identity, Unsafe};
+use super::map::Mapping;
 use super::stamp;
 use std::path::Path;
 
@@ -64,10 +65,11 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// An entry read and checked, ready to deserialize.
+/// An entry mapped and checked, ready to deserialize.
 pub(super) struct Checked {
-    /// The whole entry, header included.
-    pub bytes: Vec<u8>,
+    /// The whole entry, header included, mapped read-only from the
+    /// descriptor the checks ran on.
+    pub map: Mapping,
     /// Whether a stamp vouched for the file (no MAC was recomputed).
     pub stamped: bool,
     /// The file's identity, to stamp it after a full check.
@@ -75,17 +77,30 @@ pub(super) struct Checked {
 }
 
 impl Checked {
-    /// The artifact, if the entry is bound to `binding` (and its MAC
-    /// matches, unless a stamp vouched for the file).
-    pub(super) fn artifact(&self, binding: Binding<'_>) -> Result<Trusted<'_>, Refusal> {
-        entry::check(&self.bytes, binding, !self.stamped).map_err(Refusal::Content)
+    /// The artifact in the mapping, if a stamp vouches for the file and the
+    /// header is bound to `binding` (the MAC over the artifact is not
+    /// recomputed: that is what the stamp is for).
+    pub(super) fn stamped_artifact(&self, binding: Binding<'_>) -> Result<Trusted<'_>, Refusal> {
+        debug_assert!(self.stamped);
+        entry::check(self.map.bytes(), binding, false).map_err(Refusal::Content)
     }
 }
 
-/// Reads the entry at `path` (file name `name`) after checking the file;
-/// `Ok(None)` when there is none. Everything is read from one descriptor,
-/// checked with `fstat` before and after reading; the path is never
-/// reopened. The content is checked by [`Checked::artifact`].
+/// The artifact of an entry no stamp vouches for, checked in full (header
+/// and MAC) on `copy`, a private copy of the entry taken before checking,
+/// so the bytes verified are the bytes run whatever happens to the file.
+pub(super) fn verified_artifact<'a>(
+    copy: &'a [u8],
+    binding: Binding<'_>,
+) -> Result<Trusted<'a>, Refusal> {
+    entry::check(copy, binding, true).map_err(Refusal::Content)
+}
+
+/// Maps the entry at `path` (file name `name`) after checking the file;
+/// `Ok(None)` when there is none. Everything comes from one descriptor,
+/// checked with `fstat` before and after mapping; the path is never
+/// reopened. The content is checked by [`Checked::artifact`], from the
+/// mapping (only the pages read are loaded).
 pub(super) fn read(
     path: &Path,
     name: &str,
@@ -109,15 +124,16 @@ pub(super) fn read(
     if meta.len() > MAX_ENTRY_BYTES {
         return Err(Refusal::TooLarge(meta.len()));
     }
+    if (meta.len() as usize) < entry::ARTIFACT_AT {
+        return Err(Refusal::Content(Mismatch::Length));
+    }
     let identity = Identity::of(&meta);
-    let bytes = fsx::read_exact_size(&file, meta.len())
-        .map_err(unreadable)?
-        .ok_or(Refusal::Changed)?;
+    let map = Mapping::new(&file, meta.len()).map_err(unreadable)?;
     if Identity::of(&file.metadata().map_err(unreadable)?) != identity {
         return Err(Refusal::Changed);
     }
     Ok(Some(Checked {
-        bytes,
+        map,
         stamped: stamp::is_valid(binding.key, path, name, identity),
         identity,
     }))
