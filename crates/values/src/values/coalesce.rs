@@ -92,13 +92,13 @@ fn coalesce_globals(dest: &GMap, src: &GMap) {
     gv::set(dest, "global", G::Map(dg));
 }
 
-fn is_subchart(ch: &Node, key: &str) -> bool {
-    ch.deps.iter().any(|d| d.name == key)
-}
-
 /// Fills `v` from the chart's own values.yaml (deep-copied).
 fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
     let vc = gv::deep_copy_map(&ch.values);
+    // A set, not a scan of `deps` per key: an umbrella with N subcharts has
+    // about N keys, and a scan each made this quadratic.
+    let subcharts: BTreeSet<&str> = ch.deps.iter().map(|d| d.name.as_str()).collect();
+    let is_subchart = |key: &str| subcharts.contains(key);
     for (key, val) in gv::entries(&vc) {
         match gv::get(v, &key) {
             Some(G::Null) if !merge => {
@@ -106,7 +106,7 @@ fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
             }
             Some(G::Map(dest)) => {
                 if let G::Map(src) = &val {
-                    let merge = merge || is_subchart(ch, &key);
+                    let merge = merge || is_subchart(&key);
                     if !merge {
                         clean_nil(src);
                     }
