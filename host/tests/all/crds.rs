@@ -344,12 +344,15 @@ fn disabled_subcharts_ship_none_and_aliases_rename_them() {
     assert!(err.contains("subchart 'gone'"), "{err}");
 }
 
+/// A file to create under the chart, how, and what the error must say.
+type BadFile = (&'static str, Box<dyn Fn(&Path)>, Vec<&'static str>);
+
 /// Broken or hostile `crds/` files fail the render with the file (and document) named, a FIFO
 /// at once; without `--include-crds` none of them is read, so the render succeeds.
 #[test]
 fn bad_crds_files_are_refused_naming_the_file() {
     let chart = TestChart::new(&[("Chart.yaml", "apiVersion: v2\nname: u\nversion: 0.1.0\n")]);
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, Vec<&str>)> = vec![
+    let cases: Vec<BadFile> = vec![
         (
             "crds/bad.yaml",
             Box::new(|p| fs::write(p, "a: [\n").unwrap()),
