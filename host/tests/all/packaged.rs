@@ -138,6 +138,11 @@ fn first_difference(a: &str, b: &str) -> String {
 
 /// An umbrella with one subchart `probe` running the hostile test guest, with a `files/`.
 fn probe_chart(values: &str) -> tempfile::TempDir {
+    probe_chart_limited(values, "")
+}
+
+/// As [`probe_chart`], with `limits` (a flow map) in the umbrella's dependency entry.
+fn probe_chart_limited(values: &str, limits: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");
     let sub = dir.path().join("charts/probe");
     fs::create_dir_all(sub.join("files/conf")).expect("mkdir");
@@ -151,7 +156,15 @@ fn probe_chart(values: &str) -> tempfile::TempDir {
     fs::write(sub.join("files/readme.txt"), "packaged\n").expect("write");
     fs::write(
         dir.path().join("Chart.yaml"),
-        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: probe\n    version: 0.1.0\n",
+        format!(
+            "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: probe\n    \
+             version: 0.1.0\n{}",
+            if limits.is_empty() {
+                String::new()
+            } else {
+                format!("    limits: {limits}\n")
+            }
+        ),
     )
     .expect("write");
     fs::write(
@@ -223,4 +236,24 @@ fn a_hostile_archive_is_refused_in_one_paragraph_naming_it() {
         "{err}"
     );
     assert!(!out_dir.exists(), "nothing is written on error");
+}
+
+#[test]
+fn the_component_size_limit_applies_to_a_packaged_component() {
+    let size = fs::metadata(test_components::wasm("probe"))
+        .expect("probe")
+        .len();
+    let fits = probe_chart_limited("action: ok", &format!("{{componentSize: {size}}}"));
+    pack(fits.path(), "probe");
+    expect_success(&render(fits.path(), &[], BOUND).0);
+    let limit = size - 1;
+    let over = probe_chart_limited("action: ok", &format!("{{componentSize: {limit}}}"));
+    pack(over.path(), "probe");
+    let err = expect_error(&render(over.path(), &[], BOUND).0);
+    assert!(
+        err.contains(&format!(
+            "component 'probe' is {size} bytes, over its {limit} bytes component size limit"
+        )),
+        "{err}"
+    );
 }
