@@ -715,3 +715,52 @@ fn an_umbrella_component_and_a_subchart_of_its_name_are_refused() {
         "{err}"
     );
 }
+
+/// A packaged subchart (`charts/NAME-VERSION.tgz`, what `helm dependency update` leaves) ships
+/// its `crds/` like a directory does, and its Go templates are refused the same way.
+#[test]
+fn packaged_subcharts_ship_crds_and_are_checked_for_templates() {
+    let chart = TestChart::new(&[(
+        "Chart.yaml",
+        "apiVersion: v2\nname: u\nversion: 0.1.0\ndependencies:\n  - {name: sub, version: 0.1.0}\n",
+    )]);
+    let src = TestChart::new(&[
+        (
+            "sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        ),
+        ("sub/crds/w.yaml", &crd("widgets")),
+        (
+            "sub/templates/_helpers.tpl",
+            "{{ define \"x\" }}{{ end }}\n",
+        ),
+    ]);
+    let pack = || {
+        fs::create_dir_all(chart.path().join("charts")).unwrap();
+        let status = Command::new("tar")
+            .arg("czf")
+            .arg(chart.path().join("charts/sub-0.1.0.tgz"))
+            .arg("-C")
+            .arg(src.path())
+            .arg("sub")
+            .status()
+            .expect("tar");
+        assert!(status.success());
+    };
+    pack();
+    let out = ok(&chart.render(&["--include-crds"]).0);
+    let docs = documents(&out);
+    assert_eq!(docs.len(), 1, "{out}");
+    assert_eq!(docs[0].0, "u/charts/sub/crds/w.yaml");
+    assert_eq!(docs[0].1["metadata"]["name"], "widgets.example.com");
+
+    src.write("sub/templates/cm.yaml", "kind: {{ .Values.kind }}\n");
+    pack();
+    let err = failed(&chart.render(&[]).0);
+    assert!(
+        err.contains("subchart 'sub' (")
+            && err.contains("sub-0.1.0.tgz")
+            && err.contains("): templates/cm.yaml\n"),
+        "{err}"
+    );
+}
