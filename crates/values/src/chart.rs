@@ -320,7 +320,7 @@ fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, 
         None => None,
     };
     claim_component(&fs, &metadata);
-    let subcharts = load_subcharts(&fs, depth, loading)?;
+    let subcharts = load_subcharts(&fs, &metadata.name, depth, loading)?;
     if let Some(tree) = fs.packaged()
         && fs.archive_key(Path::new("")).is_some_and(|k| k.is_empty())
     {
@@ -344,9 +344,15 @@ fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, 
 
 /// Loads every chart under charts/ (a directory, or a `.tgz` unpacked in memory), each through
 /// a handle of its own (so a subchart cannot reach its parent), in name order, refusing nesting
-/// deeper than [`chartfs::MAX_CHART_DEPTH`]. Names starting with `_` or `.` are skipped, as
-/// Helm skips them; other files are ignored.
-fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<Vec<Chart>, Error> {
+/// deeper than [`chartfs::MAX_CHART_DEPTH`]. As in Helm, names starting with `_` or `.` and
+/// provenance files (`.prov`) are skipped, and any other file is an error (Helm tries to load
+/// it as a chart and fails).
+fn load_subcharts(
+    fs: &ChartDir,
+    parent: &str,
+    depth: usize,
+    loading: &mut Loading,
+) -> Result<Vec<Chart>, Error> {
     let dir = fs.path();
     if fs.kind("charts")? != Some(chartfs::Kind::Dir) {
         return Ok(Vec::new());
@@ -386,6 +392,15 @@ fn load_subcharts(fs: &ChartDir, depth: usize, loading: &mut Loading) -> Result<
                 fs.open_subdir(&rel)?
             };
             out.push(load_dir(sub, depth + 1, loading)?);
+        } else if !name.ends_with(".prov") {
+            return Err(chart_err(
+                dir,
+                format!(
+                    "charts/{name} is not a chart (neither a chart directory nor a packaged \
+                     .tgz); Helm refuses it too (\"error unpacking subchart {name} in {parent}: \
+                     Chart.yaml file is missing\"): remove it, or start its name with `_` or `.`"
+                ),
+            ));
         }
     }
     Ok(out)

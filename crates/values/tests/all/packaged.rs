@@ -509,3 +509,29 @@ fn a_fifo_named_tgz_fails_at_once() {
         "{msg}"
     );
 }
+
+#[test]
+fn other_files_in_charts_are_refused_as_helm_refuses_them() {
+    // Helm 4.2.3 on charts/README.md: "error unpacking subchart README.md in top: Chart.yaml
+    // file is missing"; names starting with `_` or `.` and .prov files are skipped.
+    let d = write_tree(&[
+        ("Chart.yaml", &chart_yaml("top", "")),
+        ("charts/_notes.txt", "skipped\n"),
+        ("charts/.gitkeep", ""),
+        ("charts/sub-0.1.0.tgz.prov", "signature\n"),
+    ]);
+    std::fs::write(
+        d.path().join("charts/sub-0.1.0.tgz"),
+        tgz(&[file("sub/Chart.yaml", CHART)]),
+    )
+    .expect("write");
+    let chart = Chart::load(d.path()).expect("skipped files are not charts");
+    assert_eq!(chart.subcharts().len(), 1);
+    std::fs::write(d.path().join("charts/README.md"), "hello\n").expect("write");
+    let msg = Chart::load(d.path()).expect_err("README.md").to_string();
+    assert!(
+        msg.contains("charts/README.md is not a chart")
+            && msg.contains("error unpacking subchart README.md in top"),
+        "{msg}"
+    );
+}
