@@ -692,8 +692,9 @@ fn the_umbrella_component_has_files_and_flag_limits() {
     assert!(took < Duration::from_secs(60), "{took:?}");
 }
 
-/// An umbrella component and a top-level subchart of the umbrella's name would share labels,
-/// log prefixes and RBAC names: refused, pointing to an alias.
+/// An umbrella component and a top-level subchart of the umbrella's name with a component of
+/// its own would share labels, log prefixes and RBAC names: refused, pointing to an alias; the
+/// same subchart without a component collides with nothing.
 #[test]
 fn an_umbrella_component_and_a_subchart_of_its_name_are_refused() {
     let chart = TestChart::new(&[
@@ -714,6 +715,14 @@ fn an_umbrella_component_and_a_subchart_of_its_name_are_refused() {
             && err.contains("alias"),
         "{err}"
     );
+    // Without a component the subchart renders nothing, so nothing collides.
+    chart.write(
+        "charts/u/Chart.yaml",
+        "apiVersion: v2\nname: u\nversion: 0.1.0\n",
+    );
+    let docs = documents(&ok(&chart.render(&[]).0));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].0, "u/templates/probe.yaml");
 }
 
 /// A packaged subchart (`charts/NAME-VERSION.tgz`, what `helm dependency update` leaves) ships
