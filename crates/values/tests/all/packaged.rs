@@ -535,3 +535,23 @@ fn other_files_in_charts_are_refused_as_helm_refuses_them() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_entry_declaring_a_terabyte_is_refused_before_reading() {
+    let mut h = tar::Header::new_ustar();
+    h.set_path("sub/files/huge").expect("path");
+    h.set_size(1 << 40);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    let mut raw = tar_bytes(&[file("sub/Chart.yaml", CHART)]);
+    raw.truncate(raw.len() - 1024);
+    raw.extend_from_slice(h.as_bytes());
+    raw.extend_from_slice(&[b'x'; 4096]);
+    let started = std::time::Instant::now();
+    let msg = refused(&gzip(&raw));
+    assert!(
+        msg.contains("entry \"sub/files/huge\"") && msg.contains("256 MiB"),
+        "{msg}"
+    );
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}
