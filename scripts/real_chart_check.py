@@ -4,7 +4,7 @@ engine hands the same chart's templates, for the same value flags, and
 prints every difference by key path, or "same".
 
     .venv/bin/python scripts/real_chart_check.py CHART_DIR [-f FILE]... [--set E]...
-        [--set-string E]... [--set-json E]... [--set-literal E]... [--set-file K=PATH]...
+        [--set-string E]... [--set-json E]... [--set-literal E]... [--set-file K=PATH]... [--env ENV]
         [--wasmchart BIN] [--release NAME] [--namespace NS] [--max-diffs N] [--json-out FILE]
     .venv/bin/python scripts/real_chart_check.py --fixture crates/values/tests/data/real-charts/NAME
 
@@ -33,6 +33,10 @@ Helm's side (PyPI helm-python-sdk, Helm's Go engine, offline):
   into anything but a list, is Helm's "unable to parse key" error; an index
   past a list's end extends it with nulls. Entries are split on top-level
   commas (outside `{}`, `[]` and JSON strings; `\\,` escapes).
+
+`--env ENV` is wasmchart's own flag: wasmchart gets it as it is, and Helm
+gets the files it stands for as the first `-f` files (the `environments.ENV.values`
+list of the umbrella's Chart.yaml, else `values-ENV.yaml`, relative to the chart).
 
 Exit status: 0 same (or both engines refuse the input: both errors are
 shown), 1 a difference, 2 only one engine failed or a tool is missing.
@@ -232,10 +236,26 @@ def set_into(base: dict, path: list, value, flag: str) -> None:
         node[last] = value
 
 
+def env_files(chart: Path, env: str | None) -> list[str]:
+    """The values files `--env ENV` reads, as Helm `-f` paths."""
+    if not env:
+        return []
+    try:
+        meta = helm.values_from_yaml((chart / "Chart.yaml").read_text(encoding="utf-8"))
+    except helm.HelmError as e:
+        raise HelmRefused(f"{chart / 'Chart.yaml'}: {e}") from e
+    spec = ((meta.get("environments") or {}).get(env)) or {}
+    return [str(chart / f) for f in (spec.get("values") or [f"values-{env}.yaml"])]
+
+
 def helm_user_values(args, base_dir: Path) -> dict:
     base: dict = {}
-    for f in args.files:
-        base = merge_maps(base, load_values(Path(f).read_text(encoding="utf-8"), f))
+    for f in env_files(Path(args.chart), args.env) + args.files:
+        try:
+            text = Path(f).read_text(encoding="utf-8")
+        except OSError as e:
+            raise HelmRefused(f"open {f}: {e.strerror}") from e
+        base = merge_maps(base, load_values(text, f))
     for family in FAMILIES:
         for expr in getattr(args, family):
             flag = f"--{family.replace('_', '-')} {expr}"
@@ -290,6 +310,8 @@ def helm_values(args) -> dict:
 
 def wasmchart_values(args) -> tuple[dict | None, str]:
     cmd = [args.wasmchart, "values", args.chart, "-o", "json"]
+    if args.env:
+        cmd += ["--env", args.env]
     for f in args.files:
         cmd += ["-f", f]
     for family in FAMILIES:
@@ -355,6 +377,7 @@ def main() -> int:
     p.add_argument("-f", "--values", dest="files", action="append", default=[])
     for family in FAMILIES:
         p.add_argument(f"--{family.replace('_', '-')}", dest=family, action="append", default=[])
+    p.add_argument("--env", help="wasmchart's --env; Helm gets the environment's files as -f")
     p.add_argument("--wasmchart", default=os.environ.get("WASMCHART", str(ROOT / "target/debug/wasmchart")))
     p.add_argument("--release", default="release")
     p.add_argument("--namespace", default="default")
