@@ -21,7 +21,8 @@ Helm's side (PyPI helm-python-sdk, Helm's Go engine, offline):
   gets one template printing `toJson .Values`, base64-encoded inside a YAML
   comment so no value can break the manifest split. Templates never change
   `.Values`, and removing them keeps a chart's `required`/`fail` calls from
-  hiding the values. Packaged subcharts (`charts/*.tgz`) are left as they are.
+  hiding the values. Packaged subcharts (`charts/*.tgz`, nested ones too)
+  are expanded into directories first, so their templates go as well.
 - value flags are merged as Helm's CLI does (`pkg/cli/values`), by family
   whatever their order on the command line: `-f` files (split into YAML
   documents as Helm's loader.LoadValues does, each parsed by Helm's YAML
@@ -277,9 +278,32 @@ def helm_user_values(args, base_dir: Path) -> dict:
 # ------------------------------------------------------------ the two engines
 
 
+def expand_archives(chart: Path, scratch: Path) -> None:
+    """Replaces each packaged subchart (charts/*.tgz, nested ones too) by its
+    directory, so its templates can be removed like the others' (Helm reads a
+    chart's values the same from either form)."""
+    charts = chart / "charts"
+    if not charts.is_dir():
+        return
+    for archive in sorted(charts.glob("*.tgz")):
+        out = Path(tempfile.mkdtemp(dir=scratch))
+        try:
+            helm.expand(str(out), str(archive))
+        except helm.HelmError as e:
+            raise HelmRefused(f"{archive}: {e}") from e
+        (only,) = list(out.iterdir())
+        archive.unlink()
+        shutil.move(str(only), str(charts / archive.name[: -len(".tgz")]))
+    for sub in sorted(p for p in charts.iterdir() if p.is_dir()):
+        expand_archives(sub, scratch)
+
+
 def values_only_copy(chart: Path, into: Path) -> Path:
     dest = into / chart.resolve().name
     shutil.copytree(chart, dest, symlinks=False)
+    scratch = into / ".archives"
+    scratch.mkdir()
+    expand_archives(dest, scratch)
     for templates in sorted(dest.rglob("templates"), reverse=True):
         if templates.is_dir():
             shutil.rmtree(templates)
