@@ -1,6 +1,9 @@
 //! YAML text -> JSON values the way Helm reads it: go-yaml v2 (YAML 1.1 scalars, `<<` merges,
 //! non-string keys stringified) followed by a JSON round trip (every number a float64).
-//! Depth and alias expansion are bounded so hostile input gets an error, not a crash.
+//!
+//! Values are built straight from parse events (no intermediate node tree), so memory is the
+//! text plus the values. Depth and alias expansion are bounded so hostile input gets an error,
+//! not a crash: the expansion count is checked before an alias is copied.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -18,29 +21,44 @@ pub const MAX_DEPTH: usize = 256;
 /// Most nodes one document may expand to once aliases are followed.
 pub const MAX_NODES: usize = 5_000_000;
 
-enum Kind {
-    Scalar {
-        text: String,
-        tag: Option<Box<str>>,
-        implicit: bool,
-    },
-    Seq(Vec<Rc<Node>>),
-    Map(Vec<(Rc<Node>, Rc<Node>)>),
+/// A scalar as written: resolved later, differently as a key and as a value.
+#[derive(Clone)]
+struct Raw {
+    text: String,
+    tag: Option<Box<str>>,
+    implicit: bool,
 }
 
-struct Node {
-    kind: Kind,
+/// What an anchor names.
+enum Anchored {
+    Scalar(Raw),
+    Tree(Value),
+}
+
+struct Anchor {
+    what: Anchored,
     mark: Mark,
-    /// Nodes after alias expansion.
     size: usize,
-    /// Nesting height after alias expansion.
+    height: usize,
+    /// Positions inside the anchored node, relative to it (only when positions are wanted).
+    marks: Vec<(Vec<Seg>, Mark)>,
+}
+
+/// A built node: its value, expanded size and height.
+struct Built {
+    value: Value,
+    size: usize,
     height: usize,
 }
 
-/// One parsed document: its root node (None when the document is empty).
+/// One document: its value and where it starts.
 pub struct Doc {
-    root: Option<Rc<Node>>,
-    start: Mark,
+    /// The document's value (`Value::Null` when empty).
+    pub value: Value,
+    /// Where its content starts, for "not a map" errors.
+    pub start: Mark,
+    /// Every node's position by path, when asked for.
+    pub marks: Marks,
 }
 
 fn mark_of(p: Pos) -> Mark {
@@ -50,27 +68,45 @@ fn mark_of(p: Pos) -> Mark {
     }
 }
 
-struct Builder<'a> {
+struct Reader<'a> {
     parser: Parser<'a>,
     origin: &'a str,
-    anchors: HashMap<String, Rc<Node>>,
+    anchors: HashMap<String, Rc<Anchor>>,
     open_anchors: HashSet<String>,
+    /// Positions in the order met (later ones win), when asked for.
+    log: Option<Vec<(Vec<Seg>, Mark)>>,
+    path: Vec<Seg>,
+    /// Nodes of the current document after alias expansion.
+    nodes: usize,
 }
 
-impl Builder<'_> {
+impl Reader<'_> {
     fn err(&self, mark: Mark, message: impl Into<String>) -> Error {
         Error::yaml(self.origin, mark, message)
-    }
-
-    fn problem(&self, p: Problem) -> Error {
-        self.err(mark_of(p.pos), p.problem)
     }
 
     fn next(&mut self) -> Result<(Ev, Mark), Error> {
         match self.parser.next() {
             Ok(Event { ev, start }) => Ok((ev, mark_of(start))),
-            Err(p) => Err(self.problem(p)),
+            Err(Problem { pos, problem }) => Err(self.err(mark_of(pos), problem)),
         }
+    }
+
+    fn record(&mut self, mark: Mark) {
+        if let Some(log) = &mut self.log {
+            log.push((self.path.clone(), mark));
+        }
+    }
+
+    fn count(&mut self, n: usize, mark: Mark) -> Result<(), Error> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(self.err(
+                mark,
+                format!("aliases expand to more than {MAX_NODES} nodes (alias bomb?)"),
+            ));
+        }
+        Ok(())
     }
 
     /// Every document (`first_only`: the first one, as go-yaml v2's Unmarshal reads it).
@@ -83,16 +119,18 @@ impl Builder<'_> {
                 Ev::StreamEnd => return Ok(docs),
                 Ev::DocStart => {
                     self.anchors.clear();
-                    let (ev, m) = self.next()?;
-                    let root = self.node(ev, m, 0)?;
+                    self.nodes = 0;
+                    let (ev, start) = self.next()?;
+                    let root = self.node(ev, start, 0, false)?;
                     let (end, em) = self.next()?;
                     if !matches!(end, Ev::DocEnd) {
                         return Err(self.err(em, "expected the end of the document"));
                     }
-                    let empty = matches!(&root.kind, Kind::Scalar { text, implicit: true, tag: None, .. } if text.is_empty());
+                    let marks = self.log.as_mut().map(std::mem::take).unwrap_or_default();
                     docs.push(Doc {
-                        root: (!empty).then_some(root),
-                        start: mark,
+                        value: root.value,
+                        start,
+                        marks: marks.into_iter().collect(),
                     });
                     if first_only {
                         return Ok(docs);
@@ -103,298 +141,332 @@ impl Builder<'_> {
         }
     }
 
-    fn node(&mut self, ev: Ev, mark: Mark, depth: usize) -> Result<Rc<Node>, Error> {
+    /// Builds one node. `flat`: the items of a list after `<<` take the list's own path.
+    fn node(&mut self, ev: Ev, mark: Mark, depth: usize, flat: bool) -> Result<Built, Error> {
         if depth > MAX_DEPTH {
             return Err(self.err(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
-        let (node, anchor) = match ev {
-            Ev::Alias(name) => return self.alias(&name, mark, depth),
+        match ev {
+            Ev::Alias(name) => self.alias(&name, mark, depth),
             Ev::Scalar {
                 value,
                 anchor,
                 tag,
                 implicit,
                 ..
-            } => (
-                Node {
-                    kind: Kind::Scalar {
-                        text: value,
-                        tag: tag.map(String::into_boxed_str),
-                        implicit,
-                    },
-                    mark,
-                    size: 1,
-                    height: 0,
-                },
-                anchor,
-            ),
-            Ev::SeqStart { anchor } => {
-                self.open(anchor.as_deref());
-                let mut items = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if matches!(ev, Ev::SeqEnd) {
-                        break;
-                    }
-                    items.push(self.node(ev, m, depth + 1)?);
-                }
-                items.shrink_to_fit();
-                let size = items.iter().fold(1usize, |a, n| a.saturating_add(n.size));
-                let height = 1 + items.iter().map(|n| n.height).max().unwrap_or(0);
-                (self.sized(Kind::Seq(items), mark, size, height)?, anchor)
+            } => {
+                let raw = Raw {
+                    text: value,
+                    tag: tag.map(String::into_boxed_str),
+                    implicit,
+                };
+                self.scalar_node(raw, anchor, mark)
             }
-            Ev::MapStart { anchor } => {
-                self.open(anchor.as_deref());
-                let mut pairs = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if matches!(ev, Ev::MapEnd) {
-                        break;
-                    }
-                    let k = self.node(ev, m, depth + 1)?;
-                    let (ev, m) = self.next()?;
-                    let via_alias = matches!(ev, Ev::Alias(_));
-                    let v = self.node(ev, m, depth + 1)?;
-                    if via_alias && is_merge_key(&k) && !matches!(v.kind, Kind::Map(_)) {
-                        // go-yaml v2: an alias after `<<` must name a map, even when it names
-                        // a list of maps.
-                        return Err(self.err(
-                            m,
-                            "map merge requires map or sequence of maps as the value",
-                        ));
-                    }
-                    pairs.push((k, v));
-                }
-                pairs.shrink_to_fit();
-                let size = pairs.iter().fold(1usize, |a, (k, v)| {
-                    a.saturating_add(k.size).saturating_add(v.size)
-                });
-                let height = 1 + pairs
-                    .iter()
-                    .map(|(k, v)| k.height.max(v.height))
-                    .max()
-                    .unwrap_or(0);
-                (self.sized(Kind::Map(pairs), mark, size, height)?, anchor)
-            }
-            _ => return Err(self.err(mark, "unexpected YAML event")),
-        };
-        let node = Rc::new(node);
-        if let Some(a) = anchor {
-            self.open_anchors.remove(&a);
-            self.anchors.insert(a, node.clone());
+            Ev::SeqStart { anchor } => self.seq(anchor, mark, depth, flat),
+            Ev::MapStart { anchor } => self.map(anchor, mark, depth),
+            _ => Err(self.err(mark, "unexpected YAML event")),
         }
-        Ok(node)
     }
 
-    fn open(&mut self, anchor: Option<&str>) {
+    fn scalar_node(
+        &mut self,
+        raw: Raw,
+        anchor: Option<String>,
+        mark: Mark,
+    ) -> Result<Built, Error> {
+        self.count(1, mark)?;
+        self.record(mark);
+        let value = self.scalar(&raw, mark)?;
+        if let Some(a) = anchor {
+            self.define(a, Anchored::Scalar(raw), mark, 1, 0, Vec::new());
+        }
+        Ok(Built {
+            value,
+            size: 1,
+            height: 0,
+        })
+    }
+
+    fn seq(
+        &mut self,
+        anchor: Option<String>,
+        mark: Mark,
+        depth: usize,
+        flat: bool,
+    ) -> Result<Built, Error> {
+        let start = self.begin(anchor.as_deref(), mark)?;
+        let mut items = Vec::new();
+        let (mut size, mut height) = (1usize, 0usize);
+        loop {
+            let (ev, m) = self.next()?;
+            if matches!(ev, Ev::SeqEnd) {
+                break;
+            }
+            if !flat {
+                self.path.push(Seg::Index(items.len()));
+            }
+            let b = self.node(ev, m, depth + 1, false);
+            if !flat {
+                self.path.pop();
+            }
+            let b = b?;
+            size = size.saturating_add(b.size);
+            height = height.max(b.height + 1);
+            items.push(b.value);
+        }
+        let built = Built {
+            value: Value::Array(items),
+            size,
+            height: height.max(1),
+        };
+        Ok(self.end(anchor, built, mark, start))
+    }
+
+    fn map(&mut self, anchor: Option<String>, mark: Mark, depth: usize) -> Result<Built, Error> {
+        let start = self.begin(anchor.as_deref(), mark)?;
+        let mut out = Map::new();
+        let (mut size, mut height) = (1usize, 0usize);
+        loop {
+            let (ev, m) = self.next()?;
+            if matches!(ev, Ev::MapEnd) {
+                break;
+            }
+            let (s, h) = self.pair(ev, m, depth, &mut out)?;
+            size = size.saturating_add(s);
+            height = height.max(h + 1);
+        }
+        let built = Built {
+            value: Value::Object(out),
+            size,
+            height: height.max(1),
+        };
+        Ok(self.end(anchor, built, mark, start))
+    }
+
+    /// Starts a collection: its position, its anchor marked open; returns the log length.
+    fn begin(&mut self, anchor: Option<&str>, mark: Mark) -> Result<usize, Error> {
+        self.count(1, mark)?;
+        let start = self.log.as_ref().map_or(0, Vec::len);
+        self.record(mark);
         if let Some(a) = anchor {
             self.open_anchors.insert(a.to_string());
         }
+        Ok(start)
     }
 
-    fn alias(&self, name: &str, mark: Mark, depth: usize) -> Result<Rc<Node>, Error> {
+    /// Ends a collection: an anchor on it is defined now (with a copy of its value).
+    fn end(&mut self, anchor: Option<String>, built: Built, mark: Mark, start: usize) -> Built {
+        if let Some(a) = anchor {
+            let depth = self.path.len();
+            let marks = self.log.as_ref().map_or_else(Vec::new, |log| {
+                log[start..]
+                    .iter()
+                    .map(|(p, m)| (p[depth.min(p.len())..].to_vec(), *m))
+                    .collect()
+            });
+            let tree = Anchored::Tree(built.value.clone());
+            self.define(a, tree, mark, built.size, built.height, marks);
+        }
+        built
+    }
+
+    fn define(
+        &mut self,
+        name: String,
+        what: Anchored,
+        mark: Mark,
+        size: usize,
+        height: usize,
+        marks: Vec<(Vec<Seg>, Mark)>,
+    ) {
+        self.open_anchors.remove(&name);
+        let anchor = Anchor {
+            what,
+            mark,
+            size,
+            height,
+            marks,
+        };
+        self.anchors.insert(name, Rc::new(anchor));
+    }
+
+    fn lookup(&self, name: &str, mark: Mark) -> Result<Rc<Anchor>, Error> {
         if self.open_anchors.contains(name) {
             return Err(self.err(mark, format!("anchor '{name}' value contains itself")));
         }
-        let Some(target) = self.anchors.get(name).cloned() else {
-            return Err(self.err(mark, format!("unknown anchor '{name}' referenced")));
-        };
-        if depth + target.height > MAX_DEPTH {
+        self.anchors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.err(mark, format!("unknown anchor '{name}' referenced")))
+    }
+
+    fn alias(&mut self, name: &str, mark: Mark, depth: usize) -> Result<Built, Error> {
+        let a = self.lookup(name, mark)?;
+        if depth + a.height > MAX_DEPTH {
             return Err(self.err(
                 mark,
                 format!("alias expands deeper than {MAX_DEPTH} levels"),
             ));
         }
-        Ok(target)
-    }
-
-    fn sized(&self, kind: Kind, mark: Mark, size: usize, height: usize) -> Result<Node, Error> {
-        if size > MAX_NODES {
-            return Err(self.err(
-                mark,
-                format!("aliases expand to more than {MAX_NODES} nodes (alias bomb?)"),
-            ));
+        self.count(a.size, mark)?;
+        if let Some(log) = &mut self.log {
+            log.push((self.path.clone(), a.mark));
+            for (rel, m) in &a.marks {
+                let mut p = self.path.clone();
+                p.extend(rel.iter().cloned());
+                log.push((p, *m));
+            }
         }
-        Ok(Node {
-            kind,
-            mark,
-            size,
-            height,
+        let value = match &a.what {
+            Anchored::Scalar(raw) => self.scalar(raw, mark)?,
+            Anchored::Tree(v) => v.clone(),
+        };
+        Ok(Built {
+            value,
+            size: a.size,
+            height: a.height,
         })
     }
-}
 
-fn builder<'a>(text: &'a str, origin: &'a str, first_line: usize) -> Result<Builder<'a>, Error> {
-    if let Some(p) = super::scan::first_control_character(text, first_line) {
-        return Err(Error::yaml(
-            origin,
-            mark_of(p),
-            "control characters are not allowed",
-        ));
-    }
-    Ok(Builder {
-        parser: Parser::new(text, first_line),
-        origin,
-        anchors: HashMap::new(),
-        open_anchors: HashSet::new(),
-    })
-}
-
-/// Parses a YAML stream into its documents (not yet converted to values).
-pub fn documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
-    builder(text, origin, 0)?.documents(false)
-}
-
-/// Parses a values file as Helm's chart loader does: the text is cut into documents at lines
-/// starting with `---` (apimachinery's YAML reader, which refuses anything but a comment after
-/// the dashes), and each piece is read as go-yaml v2's `Unmarshal` reads it: its first document
-/// only, with its own anchors.
-pub fn values_documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
-    let mut docs = Vec::new();
-    for (range, first_line) in super::split::helm_documents(text, origin)? {
-        let mut b = builder(&text[range], origin, first_line)?;
-        docs.extend(b.documents(true)?);
-    }
-    Ok(docs)
-}
-
-/// Converts nodes to JSON, recording marks when asked.
-pub struct Converter<'a> {
-    origin: &'a str,
-    marks: Option<&'a mut Marks>,
-}
-
-impl<'a> Converter<'a> {
-    /// A converter for one origin; `marks` collects every node's position by path.
-    pub fn new(origin: &'a str, marks: Option<&'a mut Marks>) -> Self {
-        Converter { origin, marks }
-    }
-
-    fn err(&self, mark: Mark, message: impl Into<String>) -> Error {
-        Error::yaml(self.origin, mark, message)
-    }
-
-    /// Converts a document to a value (`Value::Null` for an empty document).
-    pub fn doc(&mut self, doc: &Doc) -> Result<Value, Error> {
-        match &doc.root {
-            None => Ok(Value::Null),
-            Some(n) => {
-                let mut path = Vec::new();
-                self.value(n, &mut path)
-            }
-        }
-    }
-
-    /// Where the document starts, for "not a map" errors.
-    pub fn start(doc: &Doc) -> Mark {
-        doc.root.as_ref().map(|n| n.mark).unwrap_or(doc.start)
-    }
-
-    fn value(&mut self, n: &Node, path: &mut Vec<Seg>) -> Result<Value, Error> {
-        if let Some(m) = self.marks.as_deref_mut() {
-            m.insert(path.clone(), n.mark);
-        }
-        match &n.kind {
-            Kind::Scalar { .. } => self.scalar(n),
-            Kind::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    path.push(Seg::Index(i));
-                    out.push(self.value(item, path)?);
-                    path.pop();
-                }
-                Ok(Value::Array(out))
-            }
-            Kind::Map(pairs) => {
-                let mut out = Map::new();
-                self.fill_map(pairs, &mut out, path)?;
-                Ok(Value::Object(out))
-            }
-        }
-    }
-
-    fn fill_map(
+    /// One key and its value into `out`; returns their size and height.
+    fn pair(
         &mut self,
-        pairs: &[(Rc<Node>, Rc<Node>)],
+        ev: Ev,
+        mark: Mark,
+        depth: usize,
         out: &mut Map<String, Value>,
-        path: &mut Vec<Seg>,
-    ) -> Result<(), Error> {
-        for (k, v) in pairs {
-            if is_merge_key(k) {
-                self.merge(v, out, path)?;
-                continue;
+    ) -> Result<(usize, usize), Error> {
+        let (raw, key_size, merge) = match ev {
+            Ev::Scalar {
+                value,
+                anchor,
+                tag,
+                implicit,
+                ..
+            } => {
+                self.count(1, mark)?;
+                let raw = Raw {
+                    text: value,
+                    tag: tag.map(String::into_boxed_str),
+                    implicit,
+                };
+                let merge = raw.text == "<<"
+                    && (raw.implicit || raw.tag.as_deref() == Some("tag:yaml.org,2002:merge"));
+                if let Some(a) = anchor {
+                    self.define(a, Anchored::Scalar(raw.clone()), mark, 1, 0, Vec::new());
+                }
+                (raw, 1, merge)
             }
-            let key = self.key(k)?;
-            path.push(Seg::Key(key.clone()));
-            let val = self.value(v, path)?;
-            path.pop();
-            out.insert(key, val);
+            Ev::Alias(name) => {
+                let a = self.lookup(&name, mark)?;
+                self.count(a.size, mark)?;
+                match &a.what {
+                    Anchored::Scalar(raw) => (raw.clone(), 1, false),
+                    Anchored::Tree(v) => {
+                        let what = if v.is_object() { "a map" } else { "a list" };
+                        return Err(
+                            self.err(mark, format!("invalid map key: {what} cannot be a key"))
+                        );
+                    }
+                }
+            }
+            Ev::MapStart { .. } => {
+                return Err(self.err(mark, "invalid map key: a map cannot be a key"));
+            }
+            Ev::SeqStart { .. } => {
+                return Err(self.err(mark, "invalid map key: a list cannot be a key"));
+            }
+            _ => return Err(self.err(mark, "unexpected YAML event")),
+        };
+        let (ev, m) = self.next()?;
+        if merge {
+            let via_alias = matches!(ev, Ev::Alias(_));
+            let start = self.log.as_ref().map_or(0, Vec::len);
+            let b = self.node(ev, m, depth + 1, true)?;
+            self.forget_own_mark(start);
+            self.merge(b.value, via_alias, m, out)?;
+            return Ok((key_size + b.size, b.height));
+        }
+        let key = self.key(&raw, mark)?;
+        self.path.push(Seg::Key(key));
+        let b = self.node(ev, m, depth + 1, false);
+        let Some(Seg::Key(key)) = self.path.pop() else {
+            unreachable!("pushed a key")
+        };
+        let b = b?;
+        out.insert(key, b.value);
+        Ok((key_size + b.size, b.height))
+    }
+
+    /// A merged value's own position is not the position of the map it merges into.
+    fn forget_own_mark(&mut self, start: usize) {
+        let here = self.path.len();
+        if let Some(log) = &mut self.log {
+            let tail: Vec<_> = log
+                .drain(start..)
+                .filter(|(p, _)| p.len() != here)
+                .collect();
+            log.extend(tail);
+        }
+    }
+
+    /// go-yaml v2's `<<`: a map, or a list of maps (earlier ones win), written over what is
+    /// already there; an alias after `<<` must name a map.
+    fn merge(
+        &self,
+        v: Value,
+        via_alias: bool,
+        mark: Mark,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), Error> {
+        let refuse = || {
+            self.err(
+                mark,
+                "map merge requires map or sequence of maps as the value",
+            )
+        };
+        match v {
+            Value::Object(m) => out.extend(m),
+            Value::Array(items) if !via_alias => {
+                if !items.iter().all(Value::is_object) {
+                    return Err(refuse());
+                }
+                for item in items.into_iter().rev() {
+                    if let Value::Object(m) = item {
+                        out.extend(m);
+                    }
+                }
+            }
+            _ => return Err(refuse()),
         }
         Ok(())
     }
 
-    fn merge(
-        &mut self,
-        v: &Node,
-        out: &mut Map<String, Value>,
-        path: &mut Vec<Seg>,
-    ) -> Result<(), Error> {
-        match &v.kind {
-            Kind::Map(pairs) => self.fill_map(pairs, out, path),
-            Kind::Seq(items) => {
-                for item in items.iter().rev() {
-                    match &item.kind {
-                        Kind::Map(pairs) => self.fill_map(pairs, out, path)?,
-                        _ => {
-                            return Err(self.err(
-                                item.mark,
-                                "map merge requires map or sequence of maps as the value",
-                            ));
-                        }
-                    }
-                }
-                Ok(())
-            }
-            _ => Err(self.err(
-                v.mark,
-                "map merge requires map or sequence of maps as the value",
-            )),
-        }
-    }
-
-    fn key(&self, k: &Node) -> Result<String, Error> {
-        if !matches!(k.kind, Kind::Scalar { .. }) {
-            let what = if matches!(k.kind, Kind::Map(_)) {
-                "a map"
-            } else {
-                "a list"
-            };
-            return Err(self.err(k.mark, format!("invalid map key: {what} cannot be a key")));
-        }
-        let text = scalar_text(k);
-        match self.classify(k)? {
-            Scalar::Str | Scalar::Merge => Ok(text.to_string()),
+    fn key(&self, raw: &Raw, mark: Mark) -> Result<String, Error> {
+        match self.classify(raw, mark)? {
+            Scalar::Str | Scalar::Merge => Ok(raw.text.clone()),
             Scalar::Bytes(s) => Ok(s),
             Scalar::Bool(b) => Ok(b.to_string()),
             Scalar::Int(i) => Ok(i.to_string()),
             Scalar::Uint(_) => Err(self.err(
-                k.mark,
+                mark,
                 format!(
-                    "unsupported map key of type: uint64, key: {text} (Helm reads integer keys \
-                     above 9223372036854775807 as uint64 and cannot make them a string; quote it)"
+                    "unsupported map key of type: uint64, key: {} (Helm reads integer keys \
+                     above 9223372036854775807 as uint64 and cannot make them a string; quote it)",
+                    raw.text
                 ),
             )),
             Scalar::Float(f) => Ok(go_float32_key(f)),
             Scalar::Null => Err(self.err(
-                k.mark,
+                mark,
                 "unsupported map key of type: null (quote the key to make it a string)",
             )),
         }
     }
 
-    fn scalar(&self, n: &Node) -> Result<Value, Error> {
-        Ok(match self.classify(n)? {
-            Scalar::Str | Scalar::Merge => Value::String(scalar_text(n).to_string()),
+    fn scalar(&self, raw: &Raw, mark: Mark) -> Result<Value, Error> {
+        Ok(match self.classify(raw, mark)? {
+            Scalar::Str | Scalar::Merge => Value::String(raw.text.clone()),
             Scalar::Bytes(s) => Value::String(s),
             Scalar::Null => Value::Null,
             Scalar::Bool(b) => Value::Bool(b),
@@ -410,11 +482,11 @@ impl<'a> Converter<'a> {
                     "-Inf"
                 };
                 return Err(self.err(
-                    n.mark,
+                    mark,
                     format!(
                         "json: unsupported value: {go} ({:?} is infinity or NaN, which JSON and \
                          Helm's values cannot hold; quote it for a string)",
-                        scalar_text(n)
+                        raw.text
                     ),
                 ));
             }
@@ -424,18 +496,10 @@ impl<'a> Converter<'a> {
     /// go-yaml v2's resolution of a scalar: quoted and block scalars are strings, plain ones
     /// follow YAML 1.1, a core tag (`!!int`...) must match what the text resolves to, `!!binary`
     /// is decoded, any other tag leaves the text a string.
-    fn classify(&self, n: &Node) -> Result<Scalar, Error> {
-        let Kind::Scalar {
-            text,
-            tag,
-            implicit,
-            ..
-        } = &n.kind
-        else {
-            return Ok(Scalar::Str);
-        };
-        let Some(tag) = tag.as_deref() else {
-            return Ok(if *implicit {
+    fn classify(&self, raw: &Raw, mark: Mark) -> Result<Scalar, Error> {
+        let text = raw.text.as_str();
+        let Some(tag) = raw.tag.as_deref() else {
+            return Ok(if raw.implicit {
                 resolve_plain(text)
             } else {
                 Scalar::Str
@@ -449,9 +513,7 @@ impl<'a> Converter<'a> {
             "binary" => {
                 return super::resolve::decode_binary(text)
                     .map(Scalar::Bytes)
-                    .ok_or_else(|| {
-                        self.err(n.mark, "!!binary value contains invalid base64 data")
-                    });
+                    .ok_or_else(|| self.err(mark, "!!binary value contains invalid base64 data"));
             }
             "bool" | "int" | "float" | "null" | "timestamp" => resolve_plain(text),
             _ => return Ok(Scalar::Str),
@@ -476,31 +538,53 @@ impl<'a> Converter<'a> {
                 other => other,
             }),
             _ => Err(self.err(
-                n.mark,
+                mark,
                 format!("cannot decode !!{got} `{text}` as a !!{short}"),
             )),
         }
     }
 }
 
-fn scalar_text(n: &Node) -> &str {
-    match &n.kind {
-        Kind::Scalar { text, .. } => text,
-        _ => "",
+fn reader<'a>(
+    text: &'a str,
+    origin: &'a str,
+    first_line: usize,
+    want_marks: bool,
+) -> Result<Reader<'a>, Error> {
+    if let Some(p) = super::scan::first_control_character(text, first_line) {
+        return Err(Error::yaml(
+            origin,
+            mark_of(p),
+            "control characters are not allowed",
+        ));
     }
+    Ok(Reader {
+        parser: Parser::new(text, first_line),
+        origin,
+        anchors: HashMap::new(),
+        open_anchors: HashSet::new(),
+        log: want_marks.then(Vec::new),
+        path: Vec::new(),
+        nodes: 0,
+    })
 }
 
-/// go-yaml v2's merge key: `<<` plain (or tagged `!!merge`).
-fn is_merge_key(k: &Node) -> bool {
-    match &k.kind {
-        Kind::Scalar {
-            text,
-            tag,
-            implicit,
-            ..
-        } => text == "<<" && (*implicit || tag.as_deref() == Some("tag:yaml.org,2002:merge")),
-        _ => false,
+/// Reads every document of a YAML stream.
+pub fn documents(text: &str, origin: &str) -> Result<Vec<Doc>, Error> {
+    reader(text, origin, 0, false)?.documents(false)
+}
+
+/// Reads a values file as Helm's chart loader does: the text is cut into documents at lines
+/// starting with `---` (apimachinery's YAML reader, which refuses anything but a comment after
+/// the dashes), and each piece is read as go-yaml v2's `Unmarshal` reads it: its first document
+/// only, with its own anchors.
+pub fn values_documents(text: &str, origin: &str, want_marks: bool) -> Result<Vec<Doc>, Error> {
+    let mut docs = Vec::new();
+    for (range, first_line) in super::split::helm_documents(text, origin)? {
+        let mut r = reader(&text[range], origin, first_line, want_marks)?;
+        docs.extend(r.documents(true)?);
     }
+    Ok(docs)
 }
 
 /// A JSON number as Helm holds it after the JSON round trip: a float64, written as an
@@ -516,15 +600,12 @@ pub fn number(f: f64) -> Value {
 /// `strconv.FormatFloat(f, 'g', -1, 32)` as sigs.k8s.io/yaml uses for float map keys, with
 /// its spellings of infinity and NaN.
 fn go_float32_key(f: f64) -> String {
-    if f.is_nan() {
+    let f32v = f as f32;
+    if f32v.is_nan() {
         ".nan".to_string()
-    } else if f.is_infinite() {
-        if f > 0.0 { ".inf" } else { "-.inf" }.to_string()
+    } else if f32v.is_infinite() {
+        if f32v > 0.0 { ".inf" } else { "-.inf" }.to_string()
     } else {
-        let f32v = f as f32;
-        if f32v.is_infinite() {
-            return if f32v > 0.0 { ".inf" } else { "-.inf" }.to_string();
-        }
         super::emit::go_g_from_sci(&format!("{f32v:e}"))
     }
 }

@@ -20,16 +20,11 @@ pub(crate) use load::{merge_maps, number};
 /// Parses every document of a YAML stream (component manifests, for example), skipping empty
 /// ones. Errors name `origin:line:column`.
 pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>, Error> {
-    let docs = load::documents(text, origin)?;
-    let mut conv = load::Converter::new(origin, None);
-    let mut out = Vec::new();
-    for d in &docs {
-        let v = conv.doc(d)?;
-        if !v.is_null() {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    Ok(load::documents(text, origin)?
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| !v.is_null())
+        .collect())
 }
 
 /// Parses a values file as Helm does: every document must be a map (or empty) and the
@@ -76,24 +71,20 @@ fn values_impl(
     origin: &str,
     want_marks: bool,
 ) -> Result<(Map<String, Value>, Marks), Error> {
-    let docs = load::values_documents(text, origin)?;
     let mut marks = Marks::new();
     let mut out = Map::new();
-    for d in &docs {
-        let mut doc_marks = Marks::new();
-        let v = load::Converter::new(origin, want_marks.then_some(&mut doc_marks)).doc(d)?;
-        match v {
+    for d in load::values_documents(text, origin, want_marks)? {
+        match d.value {
             Value::Null => {}
             Value::Object(m) => {
                 merge_maps(&mut out, m);
-                marks.extend(doc_marks);
+                marks.extend(d.marks);
             }
             other => {
-                let start = load::Converter::start(d);
                 return Err(Error::NotAMap {
                     origin: origin.to_string(),
-                    line: start.line,
-                    col: start.col,
+                    line: d.start.line,
+                    col: d.start.col,
                     found: kind_name(&other).to_string(),
                 });
             }

@@ -178,3 +178,36 @@ fn deep_nesting_is_refused_with_a_position() {
     );
     assert!(e.to_string().contains("deep.yaml:1:"), "{e}");
 }
+
+#[test]
+fn nesting_limit_is_reached_within_a_thread_stack() {
+    // Block maps, flow lists, and maps of lists, each past MAX_DEPTH, on a 2 MiB stack (what
+    // Rust gives a spawned thread; a main thread has 8 MiB), even in a debug build.
+    let mut block = String::new();
+    for i in 0..300 {
+        block.push_str(&" ".repeat(i));
+        block.push_str("k:\n");
+    }
+    let flow = format!("a: {}{}\n", "[".repeat(300), "]".repeat(300));
+    let mixed = format!("a: {}{}\n", "{b: [".repeat(150), "]}".repeat(150));
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            [block, flow, mixed]
+                .iter()
+                .map(|t| {
+                    yaml::parse_values_map(t, "deep.yaml")
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+        .expect("thread");
+    for r in handle.join().expect("no stack overflow") {
+        let e = r.expect_err("too deep");
+        assert!(
+            e.contains("deep.yaml:") && e.contains("nesting deeper than 256 levels"),
+            "{e}"
+        );
+    }
+}
