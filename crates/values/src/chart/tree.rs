@@ -35,8 +35,9 @@ impl CrdFile {
     };
     /// Cap on all `crds/` files of one render together (the umbrella and every enabled
     /// subchart), so that many files cannot add up to what one may not. Parsing and printing
-    /// cost about eleven times the text in memory: measured with a release build, 31 MiB of
-    /// CRDs in four files peaked at 352 MB and took 4.9 s, one 7.8 MiB file 139 MB and 1.4 s.
+    /// cost about nine times the text in memory: measured with a release build on 2 busy
+    /// cores, 31 MiB of CRDs in four files peaked at 290 MB and took 1.8 s, one 7.8 MiB file
+    /// 85 MB and 0.45 s.
     pub const TOTAL_LIMIT: Limit = Limit {
         what: "the crds/ files of one render",
         bytes: 32 << 20,
