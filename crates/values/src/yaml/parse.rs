@@ -438,7 +438,10 @@ impl<'a> Parser<'a> {
                 self.skip()?;
                 Self::ev(Ev::MapEnd, pos)
             }
-            _ => err(pos, "did not find expected key"),
+            _ => err(
+                pos,
+                "did not find expected key (is this line indented like the keys of its map?)",
+            ),
         }
     }
 

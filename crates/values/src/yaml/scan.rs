@@ -450,6 +450,13 @@ impl<'a> Scanner<'a> {
             b'\'' => self.fetch_flow_scalar(true),
             b'"' => self.fetch_flow_scalar(false),
             _ if self.can_start_plain() => self.fetch_plain_scalar(),
+            b'\t' => self.error(
+                "found character that cannot start any token (a tab: YAML indents with spaces only)",
+            ),
+            b'@' | b'`' => self.error(format!(
+                "found character that cannot start any token ({:?} is reserved in YAML: quote the value)",
+                c as char
+            )),
             _ => self.error("found character that cannot start any token"),
         }
     }
@@ -1034,7 +1041,16 @@ impl<'a> Scanner<'a> {
             b'L' => Some("\u{2028}"),
             b'P' => Some("\u{2029}"),
             b'x' | b'u' | b'U' => None,
-            _ => return self.error("found unknown escape character"),
+            _ => {
+                let next = std::str::from_utf8(&self.src[self.mark.index + 1..])
+                    .ok()
+                    .and_then(|r| r.chars().next())
+                    .unwrap_or(' ');
+                return self.error(format!(
+                    "found unknown escape character '\\{next}' (Helm refuses it too: drop the \
+                     backslash or use single quotes)"
+                ));
+            }
         };
         let code_length = match self.b(1) {
             b'x' => 2,

@@ -211,3 +211,24 @@ fn nesting_limit_is_reached_within_a_thread_stack() {
         );
     }
 }
+
+#[test]
+fn common_mistakes_are_named_with_a_fix() {
+    let tab = yaml::parse_values_map("a:\n\tb: 1\n", "t.yaml").expect_err("tab");
+    assert!(
+        tab.to_string().contains("t.yaml:2:1: found character that cannot start any token (a tab: YAML indents with spaces only)"),
+        "{tab}"
+    );
+    let esc = yaml::parse_values_map("a: \"x\\/y\"\n", "e.yaml").expect_err("escape");
+    assert!(
+        esc.to_string()
+            .contains("e.yaml:1:6: found unknown escape character '\\/'"),
+        "{esc}"
+    );
+    let key = yaml::parse_values_map("a:\n  - 1\n - 2\n", "k.yaml").expect_err("indent");
+    assert!(
+        key.to_string()
+            .contains("k.yaml:3:2: did not find expected key (is this line indented"),
+        "{key}"
+    );
+}
