@@ -13,3 +13,5 @@ mod real_charts;
 mod rules;
 mod schema;
 mod yaml;
+/// The values reader against Helm-computed answers (tests/data/yaml-helm/).
+mod yaml_helm;
