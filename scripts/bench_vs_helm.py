@@ -8,13 +8,20 @@ template twin examples/imprun-helm with the same values. Prints the median of
 --runs runs of each and their ratio. The machines this runs on are noisy:
 compare ratios, not absolute times.
 
-    scripts/bench_vs_helm.py --wasmchart target/release/wasmchart [--runs 20]
+--aliases N,... adds synthetic umbrellas of N aliases of the Redis subchart
+(wasmchart: the redis component; Helm: the twin's Go templates), every alias
+with its own name and no secrets, so both sides render the same 2N objects
+(checked before timing). It measures what grows with the number of
+subcharts: values, loading, rendering, parsing and emitting.
+
+    scripts/bench_vs_helm.py --wasmchart target/release/wasmchart [--runs 20] [--aliases 50,500]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +44,63 @@ def time_wasmchart(binary: str, env: str, cache: str, runs: int) -> float:
         subprocess.run(cmd, env=environ, check=True, capture_output=True)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def alias_umbrellas(root: str, n: int) -> tuple[str, str, dict]:
+    """Two umbrellas with N aliases of redis: (wasmchart chart, Helm chart, values)."""
+    values = {f"r{i}": {"fullnameOverride": f"redis-{i}", "auth": {"enabled": False}, "usesSecrets": []}
+              for i in range(n)}
+    deps = "".join(f"  - {{name: redis, alias: r{i}, version: 0.1.0, repository: file://./charts/redis}}\n"
+                   for i in range(n))
+    charts = []
+    for side, source in (("wasmchart", twin.CHART), ("helm", twin.TWIN)):
+        chart = os.path.join(root, f"{side}-{n}")
+        os.makedirs(os.path.join(chart, "charts"))
+        shutil.copytree(source / "charts" / "redis", os.path.join(chart, "charts", "redis"))
+        with open(os.path.join(chart, "Chart.yaml"), "w", encoding="utf-8") as f:
+            f.write(f"apiVersion: v2\nname: aliases\nversion: 0.1.0\ndependencies:\n{deps}")
+        with open(os.path.join(chart, "values.yaml"), "w", encoding="utf-8") as f:
+            twin.yaml.safe_dump(values, f)
+        open(os.path.join(chart, "values-bench.yaml"), "w", encoding="utf-8").close()
+        charts.append(chart)
+    return charts[0], charts[1], values
+
+
+def time_command(cmd: list[str], environ: dict, runs: int) -> tuple[float, str]:
+    """Median wall time of `cmd` over `runs` runs after one warm-up; its output."""
+    out = subprocess.run(cmd, env=environ, check=True, capture_output=True, text=True).stdout
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=environ, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), out
+
+
+def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, float, int]:
+    """(wasmchart, helm, objects) for the N-alias umbrella; both sides' objects must match."""
+    with tempfile.TemporaryDirectory() as root:
+        ours_chart, helm_chart, values = alias_umbrellas(root, n)
+        environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY, WASMCHART_CACHE_DIR=cache)
+        cmd = [binary, "render", ours_chart, "--env", "bench", "--release", "aliases"]
+        ours, text = time_command(cmd, environ, runs)
+        namespace = "aliases-bench"
+
+        def render() -> dict:
+            return twin.helm.Chart.load(helm_chart).render(values, name="aliases", namespace=namespace)
+
+        rendered = render()
+        theirs_objects = [twin.key(o) for source in sorted(rendered) for _, o in twin.split_stream(rendered[source], source)]
+        ours_objects = [twin.key(o) for _, o in twin.split_stream(text, "wasmchart")]
+        if sorted(map(str, ours_objects)) != sorted(map(str, theirs_objects)):
+            raise SystemExit(f"bench_vs_helm: the {n}-alias umbrellas render different objects "
+                             f"({len(ours_objects)} here, {len(theirs_objects)} from Helm)")
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            render()
+            samples.append(time.perf_counter() - start)
+        return ours, statistics.median(samples), len(ours_objects)
 
 
 def helm_values(files: list[str]) -> dict:
@@ -68,16 +132,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wasmchart", default="target/release/wasmchart", help="wasmchart binary")
     parser.add_argument("--runs", type=int, default=20, help="runs per measurement (default 20)")
+    parser.add_argument("--aliases", default="", help="comma-separated N for N-alias umbrellas (e.g. 50,500)")
+    parser.add_argument("--no-envs", action="store_true", help="skip the example's environments")
     args = parser.parse_args()
     if not os.path.exists(args.wasmchart):
         print(f"bench_vs_helm: no binary at {args.wasmchart}: cargo build --release -p wasmchart", file=sys.stderr)
         return 2
     print(f"{'env':<8} {'wasmchart (process)':>20} {'helm (in process)':>18} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as cache:
-        for env, spec in twin.environments().items():
+        for env, spec in ({} if args.no_envs else twin.environments()).items():
             ours = time_wasmchart(args.wasmchart, env, cache, args.runs)
             theirs = time_helm(env, spec, args.runs)
             print(f"{env:<8} {ours * 1000:>17.1f} ms {theirs * 1000:>15.1f} ms {ours / theirs:>6.1f}x")
+        for n in (int(x) for x in args.aliases.split(",") if x.strip()):
+            ours, theirs, objects = time_aliases(args.wasmchart, n, cache, args.runs)
+            label = f"N={n}"
+            print(f"{label:<8} {ours * 1000:>17.1f} ms {theirs * 1000:>15.1f} ms {ours / theirs:>6.2f}x"
+                  f"  ({objects} objects each)")
     return 0
 
 

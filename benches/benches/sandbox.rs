@@ -1,7 +1,8 @@
 //! Sandbox costs for the Redis component: a cold load (sha256, Cranelift
 //! compile, cache write), a cached load on the warm path (stamp check,
-//! header check, deserialize) and with the full HMAC of the entry (the first
-//! load after a restore), and one render (fresh store, instantiate, call,
+//! header check, map and deserialize in place) and with the full HMAC of the
+//! entry (the first load after a restore), a later subchart's load of the
+//! same component in one render (`load_shared`), and one render (fresh store, instantiate, call,
 //! copy out).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -108,6 +109,19 @@ fn sandbox(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         )
+    });
+
+    // What every alias or nested copy after the first costs in a render.
+    let shared: std::sync::Arc<[u8]> = bytes.clone().into();
+    rt.load_shared("redis", path, &shared, &Limits::default())
+        .expect("first shared load");
+    c.bench_function("sandbox/redis shared load (a later subchart)", |b| {
+        b.iter(|| {
+            black_box(
+                rt.load_shared("redis-b", path, &shared, &Limits::default())
+                    .expect("shared load"),
+            )
+        })
     });
 
     let redis = rt.load("redis", path).expect("load");

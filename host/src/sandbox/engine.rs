@@ -65,10 +65,12 @@ mod code_memory {
     use std::sync::Arc;
     use wasmtime::CustomCodeMemory;
 
-    /// The hook, on Unix; elsewhere wasmtime's own protection (no mapped
-    /// entries there: the cache is off).
+    /// The hook, on x86-64 Unix, where code needs no cache maintenance
+    /// after it is written. Elsewhere wasmtime protects its own memory, and
+    /// cache entries load from a copy (`deserialize_raw` is refused there
+    /// and the cache falls back to `deserialize`).
     pub fn hook() -> Option<Arc<dyn CustomCodeMemory>> {
-        if cfg!(unix) {
+        if cfg!(all(unix, target_arch = "x86_64")) {
             Some(Arc::new(Protect))
         } else {
             None

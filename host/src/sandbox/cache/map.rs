@@ -75,7 +75,7 @@ impl Mapping {
         }
     }
 
-    /// The raw region `range` of the mapping, for `deserialize_raw`.
+    /// The mapping from byte `start` to its end, for `deserialize_raw`.
     pub(super) fn region(&self, start: usize) -> NonNull<[u8]> {
         let bytes = &self.bytes()[start..];
         NonNull::from(bytes)

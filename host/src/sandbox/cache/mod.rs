@@ -25,16 +25,19 @@
 //!   engine (`precompile_compatibility_hash`, wasmtime and wasmchart
 //!   versions); a header holding the key's public id, the component's
 //!   SHA-256, the engine id and the artifact length; an HMAC-SHA256 with
-//!   the key over header and artifact; the artifact. Written to a temporary
+//!   the key over header and artifact; zeros up to 64 KiB; the artifact,
+//!   page-aligned so that it can run from a mapping of the file. Written to a temporary
 //!   file (0600) in the same directory and renamed into place.
 //! - **Checks on load** (`read.rs`): the entry is opened once, without
 //!   following a symlink or blocking on a FIFO; `fstat` of that descriptor
 //!   must show a regular file with one link, owned by this user, not
-//!   writable by group or others, at most 1 GiB; it is read whole from the
-//!   same descriptor and `fstat` again (same identity, or it changed while
-//!   read). Then every header field must match this load (key id, component,
-//!   engine, length) and the MAC must verify, unless a stamp vouches for
-//!   the file.
+//!   writable by group or others, at most 1 GiB; it is mapped read-only
+//!   (`map.rs`) from the same descriptor and `fstat` again (same identity,
+//!   or it changed meanwhile). Then every header field must match this load
+//!   (key id, component, engine, length) and the MAC must verify, unless a
+//!   stamp vouches for the file. A stamped entry runs in place from the
+//!   mapping (no read, no copy: only the pages a render touches are loaded);
+//!   any other is copied, verified and deserialized from the copy.
 //! - **Stamps** (`stamp.rs`), the warm path: HMAC-SHA256 over one 35 MiB
 //!   artifact costs 25 ms with SHA-NI (keyed BLAKE3 6.5 ms, CRC-32 1.6 ms),
 //!   and a warm prod render of the example loads two: measured, full checks
