@@ -230,6 +230,16 @@ CASES: list[tuple[str, str, str | None]] = [
     ("indentation-dedent-to-outer", "a:\n  b:\n    c: 1\n  d: 2\ne: 3\n", None),
     ("value-on-next-line", "a:\n  1\nb:\n  'x'\n", None),
     ("dash-value-in-map-refused", "a: - b\n", "block sequence entries are not allowed in this context"),
+    ("flow-explicit-key-empty-refused", "a: [? : x]\n", "did not find expected ',' or ']'"),
+    ("flow-seq-leading-colon-refused", "a: [: x]\n", "did not find expected node content"),
+    ("flow-seq-pair-empty-value", "a: [b: ]\n", None),
+    # --- which error Helm reports first (a whole piece parses before it is decoded)
+    ("order-syntax-after-null-key", "~: a\nb: [1\n", "did not find expected ',' or ']'"),
+    ("order-syntax-after-bad-tag", "a: !!int x\nb: \"\\/\"\n", "found unknown escape character"),
+    ("order-decode-before-key", "~: a\nb: !!int x\n", "cannot decode !!str `x` as a !!int"),
+    ("order-key-before-json", "a: .inf\n~: b\n", "unsupported map key"),
+    ("order-list-piece-before-syntax", "- 1\n---\nb: [1\n", "cannot unmarshal array"),
+    ("order-syntax-piece-before-list", "b: [1\n---\n- 1\n", "did not find expected ',' or ']'"),
     # --- bounds
     ("deep-flow", "a: " + "[" * 100 + "]" * 100 + "\n", None),
 ]

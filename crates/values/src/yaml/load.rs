@@ -44,6 +44,13 @@ struct Anchor {
     marks: Vec<(Vec<Seg>, Mark)>,
 }
 
+/// A map key: a string, `<<`, or one that cannot be a key (its error already kept).
+enum Key {
+    Str(String),
+    Merge,
+    Bad,
+}
+
 /// A built node: its value, expanded size and height.
 struct Built {
     value: Value,
@@ -78,7 +85,18 @@ struct Reader<'a> {
     path: Vec<Seg>,
     /// Nodes of the current document after alias expansion.
     nodes: usize,
+    /// The first error of each later phase, reported once the document has parsed (Helm
+    /// parses a whole document before go-yaml decodes it, sigs.k8s.io/yaml stringifies its
+    /// keys and the JSON writer meets infinities, in that order).
+    deferred: [Option<Error>; 3],
 }
+
+/// go-yaml v2's decoding (tags, merges, map and list keys, recursive anchors).
+const DECODE: usize = 0;
+/// sigs.k8s.io/yaml's key conversion (null and uint64 keys).
+const KEYS: usize = 1;
+/// Go's JSON writer (infinity and NaN).
+const JSON: usize = 2;
 
 impl Reader<'_> {
     fn err(&self, mark: Mark, message: impl Into<String>) -> Error {
@@ -109,6 +127,11 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// Keeps the first error of a phase for the end of the document.
+    fn soft(&mut self, phase: usize, e: Error) {
+        self.deferred[phase].get_or_insert(e);
+    }
+
     /// Every document (`first_only`: the first one, as go-yaml v2's Unmarshal reads it).
     fn documents(&mut self, first_only: bool) -> Result<Vec<Doc>, Error> {
         let mut docs = Vec::new();
@@ -125,6 +148,9 @@ impl Reader<'_> {
                     let (end, em) = self.next()?;
                     if !matches!(end, Ev::DocEnd) {
                         return Err(self.err(em, "expected the end of the document"));
+                    }
+                    if let Some(e) = self.deferred.iter_mut().find_map(Option::take) {
+                        return Err(e);
                     }
                     let marks = self.log.as_mut().map(std::mem::take).unwrap_or_default();
                     docs.push(Doc {
@@ -176,7 +202,7 @@ impl Reader<'_> {
     ) -> Result<Built, Error> {
         self.count(1, mark)?;
         self.record(mark);
-        let value = self.scalar(&raw, mark)?;
+        let value = self.value_of(&raw, mark);
         if let Some(a) = anchor {
             self.define(a, Anchored::Scalar(raw), mark, 1, 0, Vec::new());
         }
@@ -290,18 +316,38 @@ impl Reader<'_> {
         self.anchors.insert(name, Rc::new(anchor));
     }
 
-    fn lookup(&self, name: &str, mark: Mark) -> Result<Rc<Anchor>, Error> {
+    /// The anchor an alias names (`None`, with a decode error kept, inside its own anchor).
+    fn lookup(&mut self, name: &str, mark: Mark) -> Result<Option<Rc<Anchor>>, Error> {
         if self.open_anchors.contains(name) {
-            return Err(self.err(mark, format!("anchor '{name}' value contains itself")));
+            let e = self.err(mark, format!("anchor '{name}' value contains itself"));
+            self.soft(DECODE, e);
+            return Ok(None);
         }
-        self.anchors
-            .get(name)
-            .cloned()
-            .ok_or_else(|| self.err(mark, format!("unknown anchor '{name}' referenced")))
+        match self.anchors.get(name) {
+            Some(a) => Ok(Some(a.clone())),
+            None => Err(self.err(mark, format!("unknown anchor '{name}' referenced"))),
+        }
+    }
+
+    /// A scalar's value; a conversion error is kept for the end of the document.
+    fn value_of(&mut self, raw: &Raw, mark: Mark) -> Value {
+        match self.scalar(raw, mark) {
+            Ok(v) => v,
+            Err((phase, e)) => {
+                self.soft(phase, e);
+                Value::Null
+            }
+        }
     }
 
     fn alias(&mut self, name: &str, mark: Mark, depth: usize) -> Result<Built, Error> {
-        let a = self.lookup(name, mark)?;
+        let Some(a) = self.lookup(name, mark)? else {
+            return Ok(Built {
+                value: Value::Null,
+                size: 1,
+                height: 0,
+            });
+        };
         if depth + a.height > MAX_DEPTH {
             return Err(self.err(
                 mark,
@@ -318,7 +364,7 @@ impl Reader<'_> {
             }
         }
         let value = match &a.what {
-            Anchored::Scalar(raw) => self.scalar(raw, mark)?,
+            Anchored::Scalar(raw) => self.value_of(raw, mark),
             Anchored::Tree(v) => v.clone(),
         };
         Ok(Built {
@@ -336,7 +382,38 @@ impl Reader<'_> {
         depth: usize,
         out: &mut Map<String, Value>,
     ) -> Result<(usize, usize), Error> {
-        let (raw, key_size, merge) = match ev {
+        let (key, key_size) = self.read_key(ev, mark)?;
+        let (ev, m) = self.next()?;
+        let b = match key {
+            Key::Merge => {
+                let via_alias = matches!(ev, Ev::Alias(_));
+                let start = self.log.as_ref().map_or(0, Vec::len);
+                let b = self.node(ev, m, depth + 1, true)?;
+                self.forget_own_mark(start);
+                if let Err(e) = self.merge(b.value, via_alias, m, out) {
+                    self.soft(DECODE, e);
+                }
+                return Ok((key_size + b.size, b.height));
+            }
+            Key::Bad => self.node(ev, m, depth + 1, false)?,
+            Key::Str(key) => {
+                self.path.push(Seg::Key(key));
+                let b = self.node(ev, m, depth + 1, false);
+                let Some(Seg::Key(key)) = self.path.pop() else {
+                    unreachable!("pushed a key")
+                };
+                let b = b?;
+                out.insert(key, b.value);
+                return Ok((key_size + b.size, b.height));
+            }
+        };
+        Ok((key_size + b.size, b.height))
+    }
+
+    /// Reads a map key (its value not yet).
+    #[inline(never)]
+    fn read_key(&mut self, ev: Ev, mark: Mark) -> Result<(Key, usize), Error> {
+        Ok(match ev {
             Ev::Scalar {
                 value,
                 anchor,
@@ -352,50 +429,76 @@ impl Reader<'_> {
                 };
                 let merge = raw.text == "<<"
                     && (raw.implicit || raw.tag.as_deref() == Some("tag:yaml.org,2002:merge"));
+                let key = if merge {
+                    Key::Merge
+                } else {
+                    self.key_of(&raw, mark)
+                };
                 if let Some(a) = anchor {
-                    self.define(a, Anchored::Scalar(raw.clone()), mark, 1, 0, Vec::new());
+                    self.define(a, Anchored::Scalar(raw), mark, 1, 0, Vec::new());
                 }
-                (raw, 1, merge)
+                (key, 1)
             }
-            Ev::Alias(name) => {
-                let a = self.lookup(&name, mark)?;
-                self.count(a.size, mark)?;
-                match &a.what {
-                    Anchored::Scalar(raw) => (raw.clone(), 1, false),
-                    Anchored::Tree(v) => {
-                        let what = if v.is_object() { "a map" } else { "a list" };
-                        return Err(
-                            self.err(mark, format!("invalid map key: {what} cannot be a key"))
-                        );
+            Ev::Alias(name) => match self.lookup(&name, mark)? {
+                None => (Key::Bad, 1),
+                Some(a) => {
+                    self.count(a.size, mark)?;
+                    match &a.what {
+                        Anchored::Scalar(raw) => (self.key_of(raw, mark), 1),
+                        Anchored::Tree(v) => {
+                            let what = if v.is_object() { "a map" } else { "a list" };
+                            let e =
+                                self.err(mark, format!("invalid map key: {what} cannot be a key"));
+                            self.soft(DECODE, e);
+                            (Key::Bad, a.size)
+                        }
                     }
                 }
-            }
-            Ev::MapStart { .. } => {
-                return Err(self.err(mark, "invalid map key: a map cannot be a key"));
-            }
-            Ev::SeqStart { .. } => {
-                return Err(self.err(mark, "invalid map key: a list cannot be a key"));
+            },
+            Ev::MapStart { .. } | Ev::SeqStart { .. } => {
+                let what = if matches!(ev, Ev::MapStart { .. }) {
+                    "a map"
+                } else {
+                    "a list"
+                };
+                let e = self.err(mark, format!("invalid map key: {what} cannot be a key"));
+                self.soft(DECODE, e);
+                (Key::Bad, self.skip_collection(mark)?)
             }
             _ => return Err(self.err(mark, "unexpected YAML event")),
-        };
-        let (ev, m) = self.next()?;
-        if merge {
-            let via_alias = matches!(ev, Ev::Alias(_));
-            let start = self.log.as_ref().map_or(0, Vec::len);
-            let b = self.node(ev, m, depth + 1, true)?;
-            self.forget_own_mark(start);
-            self.merge(b.value, via_alias, m, out)?;
-            return Ok((key_size + b.size, b.height));
+        })
+    }
+
+    /// Consumes a collection used as a key (refused once the document has parsed), without
+    /// recursion; returns how many nodes it had.
+    fn skip_collection(&mut self, mark: Mark) -> Result<usize, Error> {
+        let mut open = 1usize;
+        let mut nodes = 1usize;
+        while open > 0 {
+            let (ev, m) = self.next()?;
+            match ev {
+                Ev::MapStart { .. } | Ev::SeqStart { .. } => open += 1,
+                Ev::MapEnd | Ev::SeqEnd => open -= 1,
+                _ => {}
+            }
+            if open > MAX_DEPTH {
+                return Err(self.err(m, format!("nesting deeper than {MAX_DEPTH} levels")));
+            }
+            nodes += 1;
+            self.count(1, mark)?;
         }
-        let key = self.key(&raw, mark)?;
-        self.path.push(Seg::Key(key));
-        let b = self.node(ev, m, depth + 1, false);
-        let Some(Seg::Key(key)) = self.path.pop() else {
-            unreachable!("pushed a key")
-        };
-        let b = b?;
-        out.insert(key, b.value);
-        Ok((key_size + b.size, b.height))
+        Ok(nodes)
+    }
+
+    /// A key's string; a conversion error is kept for the end of the document.
+    fn key_of(&mut self, raw: &Raw, mark: Mark) -> Key {
+        match self.key(raw, mark) {
+            Ok(k) => Key::Str(k),
+            Err((phase, e)) => {
+                self.soft(phase, e);
+                Key::Bad
+            }
+        }
     }
 
     /// A merged value's own position is not the position of the map it merges into.
@@ -442,30 +545,37 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn key(&self, raw: &Raw, mark: Mark) -> Result<String, Error> {
-        match self.classify(raw, mark)? {
+    fn key(&self, raw: &Raw, mark: Mark) -> Result<String, (usize, Error)> {
+        match self.classify(raw, mark).map_err(|e| (DECODE, e))? {
             Scalar::Str | Scalar::Merge => Ok(raw.text.clone()),
             Scalar::Bytes(s) => Ok(s),
             Scalar::Bool(b) => Ok(b.to_string()),
             Scalar::Int(i) => Ok(i.to_string()),
-            Scalar::Uint(_) => Err(self.err(
-                mark,
-                format!(
-                    "unsupported map key of type: uint64, key: {} (Helm reads integer keys \
-                     above 9223372036854775807 as uint64 and cannot make them a string; quote it)",
-                    raw.text
+            Scalar::Uint(_) => Err((
+                KEYS,
+                self.err(
+                    mark,
+                    format!(
+                        "unsupported map key of type: uint64, key: {} (Helm reads integer keys \
+                         above 9223372036854775807 as uint64 and cannot make them a string; \
+                         quote it)",
+                        raw.text
+                    ),
                 ),
             )),
             Scalar::Float(f) => Ok(go_float32_key(f)),
-            Scalar::Null => Err(self.err(
-                mark,
-                "unsupported map key of type: null (quote the key to make it a string)",
+            Scalar::Null => Err((
+                KEYS,
+                self.err(
+                    mark,
+                    "unsupported map key of type: null (quote the key to make it a string)",
+                ),
             )),
         }
     }
 
-    fn scalar(&self, raw: &Raw, mark: Mark) -> Result<Value, Error> {
-        Ok(match self.classify(raw, mark)? {
+    fn scalar(&self, raw: &Raw, mark: Mark) -> Result<Value, (usize, Error)> {
+        Ok(match self.classify(raw, mark).map_err(|e| (DECODE, e))? {
             Scalar::Str | Scalar::Merge => Value::String(raw.text.clone()),
             Scalar::Bytes(s) => Value::String(s),
             Scalar::Null => Value::Null,
@@ -481,12 +591,15 @@ impl Reader<'_> {
                 } else {
                     "-Inf"
                 };
-                return Err(self.err(
-                    mark,
-                    format!(
-                        "json: unsupported value: {go} ({:?} is infinity or NaN, which JSON and \
-                         Helm's values cannot hold; quote it for a string)",
-                        raw.text
+                return Err((
+                    JSON,
+                    self.err(
+                        mark,
+                        format!(
+                            "json: unsupported value: {go} ({:?} is infinity or NaN, which JSON \
+                             and Helm's values cannot hold; quote it for a string)",
+                            raw.text
+                        ),
                     ),
                 ));
             }
@@ -566,6 +679,7 @@ fn reader<'a>(
         log: want_marks.then(Vec::new),
         path: Vec::new(),
         nodes: 0,
+        deferred: [None, None, None],
     })
 }
 
@@ -582,7 +696,18 @@ pub fn values_documents(text: &str, origin: &str, want_marks: bool) -> Result<Ve
     let mut docs = Vec::new();
     for (range, first_line) in super::split::helm_documents(text, origin)? {
         let mut r = reader(&text[range], origin, first_line, want_marks)?;
-        docs.extend(r.documents(true)?);
+        for d in r.documents(true)? {
+            // Helm refuses a piece that is not a map before it reads the next one.
+            if !(d.value.is_null() || d.value.is_object()) {
+                return Err(Error::NotAMap {
+                    origin: origin.to_string(),
+                    line: d.start.line,
+                    col: d.start.col,
+                    found: super::kind_name(&d.value).to_string(),
+                });
+            }
+            docs.push(d);
+        }
     }
     Ok(docs)
 }
