@@ -342,6 +342,12 @@ fn resolves_to_string(s: &str) -> bool {
 }
 
 fn string_style(s: &str) -> Style {
+    // libyaml would write NEL, LS and PS raw inside quotes, where a reader
+    // folds them like line breaks (or refuses them in a key): the text would
+    // not read back as written. Only double quotes can escape them.
+    if s.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        return Style::Double;
+    }
     let a = analyze(s);
     if s.contains('\n') {
         return if a.block {

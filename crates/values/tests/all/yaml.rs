@@ -83,11 +83,18 @@ fn writer_round_trips_through_the_reader() {
         "ünïcödé",
         long.as_str(),
         words.as_str(),
+        "\r\u{7}\0\u{85}\u{2028}x",
+        "nel\u{85}inside",
+        "\u{85}",
+        "ls\u{2028}ps\u{2029}",
+        "esc\u{1b}[2J bom\u{feff} del\u{7f}",
+        "line\n---\n# Source: evil\n",
     ];
     for s in tricky {
         let v = json!({ "key": s, s: 1, "list": [s] });
         let text = yaml::to_string(&v);
-        let back = yaml::parse_documents(&text, "rt.yaml").expect("reparse");
+        let back = yaml::parse_documents(&text, "rt.yaml")
+            .unwrap_or_else(|e| panic!("reparse of {s:?}: {e}\n{text}"));
         assert_eq!(back, vec![v.clone()], "round trip of {s:?} via\n{text}");
     }
 }
