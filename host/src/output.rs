@@ -1,6 +1,8 @@
 //! Output: the rendered objects as a `helm template`-like YAML stream, as
 //! JSON, or as a tree of files.
 
+pub mod show_only;
+
 use crate::post::Object;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};

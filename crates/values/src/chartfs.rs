@@ -744,6 +744,43 @@ pub fn read_operator_string(path: &Path, limit: &Limit) -> Result<String, FsErro
     utf8(read_operator_file(path, limit)?, path.to_path_buf())
 }
 
+/// The name standard input goes by in messages and value sources (`-f -`).
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Reads standard input as UTF-8 text (`-f -`), at most `limit` bytes, once per process:
+/// a second call returns the same text, so a value computation repeated within one run sees
+/// the same values instead of an empty stream.
+///
+/// # Errors
+///
+/// Unreadable, over the limit or not UTF-8; the error names [`STDIN_NAME`].
+pub fn read_stdin_string(limit: &Limit) -> Result<String, FsError> {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(text) = TEXT.get() {
+        return Ok(text.clone());
+    }
+    let path = PathBuf::from(STDIN_NAME);
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(limit.bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FsError::new("read", path.clone(), e))?;
+    if bytes.len() as u64 > limit.bytes {
+        return Err(FsError::rule(
+            "read",
+            path,
+            format!(
+                "it is more than {}, the limit for {}",
+                size(limit.bytes),
+                limit.what
+            ),
+        ));
+    }
+    let text = utf8(bytes, path)?;
+    Ok(TEXT.get_or_init(|| text).clone())
+}
+
 /// A running total of bytes read against a [`Limit`] (the chart-wide values budget).
 #[derive(Debug)]
 pub struct Budget {

@@ -41,3 +41,6 @@ mod hostile_chart;
 
 /// Packaged subcharts (.tgz) through the binary: the example packed renders byte-identically, files/ from an archive, hostile archives.
 mod packaged;
+
+/// Helm template flag parity through the binary: [RELEASE] CHART, --show-only globs, -f -, version, completion, hints for Helm flags wasmchart does not take.
+mod helm_flags;

@@ -84,9 +84,17 @@ fn value_files(
         }
     }
     for f in &opts.files {
-        let text = chartfs::read_operator_string(f, &chartfs::VALUES)?;
-        budget.spend(text.len() as u64, f.clone())?;
-        out.push((f.clone(), text));
+        let (shown, text) = if f.as_os_str() == "-" {
+            let text = chartfs::read_stdin_string(&chartfs::VALUES)?;
+            (PathBuf::from(chartfs::STDIN_NAME), text)
+        } else {
+            (
+                f.clone(),
+                chartfs::read_operator_string(f, &chartfs::VALUES)?,
+            )
+        };
+        budget.spend(text.len() as u64, shown.clone())?;
+        out.push((shown, text));
     }
     Ok(out)
 }
