@@ -33,6 +33,8 @@ enum Command {
     /// Manage host-generated secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Show what changed, object by object and field by field, between two environments or against a previous render; exits 0 same, 1 different, 2 error.
+    Diff(Box<crate::diff::DiffArgs>),
 }
 
 /// Flags that feed the values engine, shared by `render` and `values`.
@@ -183,7 +185,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let status = if err.use_stderr() {
-                ExitCode::FAILURE
+                usage_failure()
             } else {
                 ExitCode::SUCCESS
             };
@@ -192,6 +194,10 @@ pub fn main() -> ExitCode {
             return status;
         }
     };
+    let cli = match cli.command {
+        Command::Diff(args) => return diff(*args),
+        command => Cli { command },
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -199,6 +205,29 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", text::escape_lines(&format!("{err:#}"), "  "));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `diff` exits as diff(1) does: 0 same, 1 different, 2 on any error,
+/// usage errors included; a closed pipe means differences were printed.
+fn diff(args: crate::diff::DiffArgs) -> ExitCode {
+    match crate::diff::run(args) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {}", text::escape_lines(&format!("{err:#}"), "  "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The exit status of a usage error: 2 for `diff` (as diff(1)), else 1.
+fn usage_failure() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "diff") {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -218,6 +247,8 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("secret '{id}' of environment '{env}' is now at generation {generation}");
             Ok(())
         }
+        // `main` runs diff itself, for diff(1)'s exit statuses.
+        Command::Diff(args) => crate::diff::run(*args).map(drop),
     }
 }
 

@@ -27,6 +27,7 @@
 //! The `wasmchart` binary ([`cli`]) is a thin shell over these.
 
 pub mod cli;
+pub mod diff;
 pub mod kube;
 pub mod output;
 pub mod policy;
