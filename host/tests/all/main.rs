@@ -42,5 +42,8 @@ mod hostile_chart;
 /// Packaged subcharts (.tgz) through the binary: the example packed renders byte-identically, files/ from an archive, hostile archives.
 mod packaged;
 
+/// Helm template flag parity through the binary: [RELEASE] CHART, --show-only globs, -f -, version, completion, hints for Helm flags wasmchart does not take.
+mod helm_flags;
+
 /// `wasmchart diff` through the binary: the promotion check, rotated secrets shown as changed and never printed, --from a file, tree or stdin, two environments, ignore flags, colour, exit statuses 0/1/2.
 mod diff;
