@@ -230,6 +230,17 @@ fn find<'a>(list: &[(&str, &'a Value)], name: &str) -> Option<&'a Value> {
     list.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
+/// kubectl's `last-applied-configuration` annotation copies the whole
+/// object, secret values included (a `--from` taken from a cluster has it).
+fn is_last_applied(path: &[Step]) -> bool {
+    is_key(path.first(), "metadata")
+        && is_key(path.get(1), "annotations")
+        && is_key(
+            path.get(2),
+            "kubectl.kubernetes.io/last-applied-configuration",
+        )
+}
+
 fn is_key(step: Option<&Step>, want: &str) -> bool {
     matches!(step, Some(Step::Key(k)) if k == want)
 }
@@ -268,6 +279,9 @@ impl SecretShape {
     }
 
     fn hides(&self, path: &[Step]) -> bool {
+        if !matches!(self, SecretShape::None) && is_last_applied(path) {
+            return true;
+        }
         match self {
             SecretShape::Secret => {
                 is_key(path.first(), "data") || is_key(path.first(), "stringData")
@@ -354,5 +368,18 @@ mod tests {
         };
         let hidden: Vec<bool> = changes.iter().map(|c| c.hidden).collect();
         assert_eq!(hidden, [true, false], "{changes:?}");
+        let last = |v: &str| {
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": v}}})
+        };
+        let got = compare(
+            &[last("{\"data\":1}")],
+            &[last("{\"data\":2}")],
+            Ignore::default(),
+        );
+        let ObjectChange::Changed(changes) = &got[0].1 else {
+            panic!("{got:?}")
+        };
+        assert!(changes[0].hidden, "{changes:?}");
     }
 }

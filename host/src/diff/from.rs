@@ -1,5 +1,6 @@
 //! Reading `--from`: a previous render as a YAML stream (a file, or `-`
-//! for stdin) or an `--output-dir` tree. The operator names it, so it is
+//! for stdin) or an `--output-dir` tree; a `v1` `List` (`render -o json`)
+//! counts as its items. The operator names it, so it is
 //! not confined, but every file is read as a regular file, non-blocking and
 //! size-capped, and a tree holds only directories and regular files.
 
@@ -52,12 +53,29 @@ pub fn load(path: &Path) -> Result<Vec<Value>> {
 fn parse(text: &str, origin: &str) -> Result<Vec<Value>> {
     let docs = wasmchart_values::yaml::parse_documents(text, origin)
         .with_context(|| format!("--from {origin} is not a YAML stream of objects"))?;
-    for doc in &docs {
-        if !doc.is_object() {
-            bail!("--from {origin} holds a document that is not a Kubernetes object (not a map)");
+    let mut objects = Vec::with_capacity(docs.len());
+    for doc in docs {
+        match doc {
+            Value::Object(mut map) if is_list(&map) => match map.remove("items") {
+                Some(Value::Array(items)) if items.iter().all(Value::is_object) => {
+                    objects.extend(items);
+                }
+                _ => bail!("--from {origin} holds a List whose items are not all objects"),
+            },
+            Value::Object(_) => objects.push(doc),
+            _ => bail!(
+                "--from {origin} holds a document that is not a Kubernetes object (not a map)"
+            ),
         }
     }
-    Ok(docs)
+    Ok(objects)
+}
+
+/// A `v1` `List` (what `render -o json` and `kubectl get -o yaml` print):
+/// its items are the objects.
+fn is_list(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        && map.get("kind").and_then(Value::as_str) == Some("List")
 }
 
 fn read_stdin() -> Result<String> {

@@ -90,6 +90,21 @@ pub struct DiffArgs {
     /// Sealed Secrets controller certificate (PEM) for the `sealed` strategy.
     #[arg(long, value_name = "PATH")]
     pub seal_cert: Option<PathBuf>,
+    /// Linear memory per component, e.g. 128Mi (default 128Mi).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Wall-clock time per component, e.g. 5s or 500ms (default 5s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Size of the output one component may return, e.g. 16Mi (default 16Mi).
+    #[arg(long, value_name = "SIZE")]
+    pub output_limit: Option<String>,
+    /// Wall-clock time to compile one component on a cache miss (default 120s).
+    #[arg(long, value_name = "DURATION")]
+    pub compile_timeout: Option<String>,
+    /// Memory the compiler may use for one component (default 1Gi).
+    #[arg(long, value_name = "SIZE")]
+    pub compile_memory: Option<String>,
     /// Operator policy file (else $WASMCHART_POLICY).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -177,7 +192,13 @@ fn render_side(args: &DiffArgs, env: Option<String>, policy: Option<Policy>) -> 
         is_upgrade: args.is_upgrade,
         secret_key_file: args.secret_key_file.clone(),
         seal_cert: args.seal_cert.clone(),
-        limits: LimitFlags::default(),
+        limits: LimitFlags {
+            memory: args.memory_limit.clone(),
+            timeout: args.timeout.clone(),
+            output: args.output_limit.clone(),
+            compile_timeout: args.compile_timeout.clone(),
+            compile_memory: args.compile_memory.clone(),
+        },
         policy,
         cache_dir: None,
         progress: std::io::stderr().is_terminal(),

@@ -256,6 +256,24 @@ fn from_a_tree_and_from_stdin() {
     ]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     assert_eq!(stdout(&same), "");
+    let json = run(&["render", "examples/imprun", "--env", "prod", "-o", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let list = dir.path().join("prod.json");
+    fs::write(&list, &json.stdout).expect("write");
+    let same = run(&[
+        "diff",
+        "examples/imprun",
+        "--env",
+        "prod",
+        "--from",
+        &list.to_string_lossy(),
+    ]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "a List counts as its items: {}",
+        stderr(&same)
+    );
     // stdin is empty under run_bounded: every object is new.
     let empty = run(&["diff", "examples/imprun", "--env", "prod", "--from", "-"]);
     assert_eq!(empty.status.code(), Some(1), "{}", stderr(&empty));
@@ -354,6 +372,17 @@ fn errors_exit_2_naming_the_flag_or_file() {
         "x.yaml",
     ]));
     assert!(err.contains("at most one --env with --from"), "{err}");
+    let err = expect_diff_error(&run(&[
+        "diff",
+        "examples/imprun",
+        "--env",
+        "staging",
+        "--env",
+        "prod",
+        "--timeout",
+        "soon",
+    ]));
+    assert!(err.contains("--timeout") && err.contains("soon"), "{err}");
     let usage = run(&["diff", "--no-such-flag"]);
     assert_eq!(usage.status.code(), Some(2), "usage errors exit 2 too");
     let err = expect_diff_error(&run(&[
