@@ -36,3 +36,4 @@ pub mod render;
 pub mod sandbox;
 pub mod secrets;
 pub mod text;
+pub mod validate;

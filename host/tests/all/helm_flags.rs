@@ -313,3 +313,121 @@ fn helm_flags_wasmchart_does_not_take_get_a_true_hint() {
         "a real near-miss keeps clap's tip: {err}"
     );
 }
+
+/// An umbrella whose one probe subchart emits `manifest` as
+/// `templates/bad.yaml`.
+fn emitting_chart(manifest: &str) -> tempfile::TempDir {
+    let dir = probe_chart();
+    let content = serde_json::to_string(manifest).expect("JSON string");
+    let values = format!(
+        "one:\n  action: emit\n  manifests:\n    - source: templates/bad.yaml\n      content: {content}\ntwo:\n  action: ok\n"
+    );
+    fs::write(dir.path().join("values.yaml"), values).expect("write values.yaml");
+    dir
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: REPLICAS
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          FIELD: x
+";
+
+#[test]
+fn validate_rejects_a_component_object_naming_object_and_field_offline() {
+    let good = DEPLOYMENT
+        .replace("REPLICAS", "2")
+        .replace("FIELD", "imagePullPolicy");
+    let chart = emitting_chart(&good);
+    let out = expect_success(&wasmchart(&["render", arg(&chart), "--validate"]));
+    assert!(
+        out.contains("# Source: umbrella/charts/one/templates/bad.yaml"),
+        "{out}"
+    );
+
+    let bad = DEPLOYMENT
+        .replace("REPLICAS", "\"s3cr3t-two\"")
+        .replace("FIELD", "imagePullPolicyy");
+    let chart = emitting_chart(&bad);
+    expect_success(&wasmchart(&["render", arg(&chart)]));
+    let err = expect_error(&wasmchart(&["render", arg(&chart), "--validate"]));
+    let object = "Deployment default/web (umbrella/charts/one/templates/bad.yaml)";
+    assert!(
+        err.starts_with("error: --validate: 2 problem(s) against the Kubernetes 1.31 schemas:"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{object}: spec.replicas: ")), "{err}");
+    assert!(
+        err.contains(&format!("{object}: spec.template.spec.containers.0: "))
+            && err.contains("'imagePullPolicyy'"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t"), "a value is never quoted: {err}");
+
+    let err = expect_error(&wasmchart(&[
+        "render",
+        arg(&chart),
+        "--validate",
+        "--kube-version",
+        "1.24",
+    ]));
+    assert!(
+        err.contains("1.25 to 1.37") && err.contains("1.24"),
+        "{err}"
+    );
+
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+    let chart = emitting_chart(widget);
+    let out = wasmchart(&["render", arg(&chart), "--validate"]);
+    expect_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --validate: no schema for example.com/v1/Widget"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_example_passes_validate_in_every_environment() {
+    let chart = crate::support::repo_root().join("examples/imprun");
+    for env in ["local", "staging", "prod"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+        cmd.arg("render")
+            .arg(&chart)
+            .args(["--env", env, "--validate"])
+            .env("WASMCHART_CACHE_DIR", shared_dir("component-cache"))
+            .env("WASMCHART_CONFIG_DIR", shared_dir("component-cache-config"))
+            .env(
+                "WASMCHART_SECRET_KEY",
+                "68656c6d2d666c6167732d746573742d726f6f742d6b65792d6e6f742d7265616c",
+            )
+            .env_remove("WASMCHART_POLICY");
+        for key in [
+            "GITHUB_CLIENT_ID",
+            "GITHUB_CLIENT_SECRET",
+            "GOOGLE_CLIENT_ID",
+            "GOOGLE_CLIENT_SECRET",
+        ] {
+            cmd.env(key, "test-value");
+        }
+        let out = run_bounded(cmd, BOUND).0;
+        let stream = expect_success(&out);
+        assert!(sources(&stream).len() >= 10, "{env}: {stream}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("--validate"),
+            "{env}: every kind checked: {stderr}"
+        );
+    }
+}
