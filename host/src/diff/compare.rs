@@ -209,25 +209,23 @@ fn diff_named(
     b: &[(&str, &Value)],
     out: &mut Vec<FieldChange>,
 ) {
+    let in_a: BTreeMap<&str, &Value> = a.iter().copied().collect();
+    let in_b: BTreeMap<&str, &Value> = b.iter().copied().collect();
     for (name, x) in a {
         path.push(Step::Named((*name).to_string()));
-        match find(b, name) {
+        match in_b.get(name) {
             Some(y) => diff_value(path, x, y, out),
             None => push(path, Field::Removed((*x).clone()), out),
         }
         path.pop();
     }
     for (name, y) in b {
-        if find(a, name).is_none() {
+        if !in_a.contains_key(name) {
             path.push(Step::Named((*name).to_string()));
             push(path, Field::Added((*y).clone()), out);
             path.pop();
         }
     }
-}
-
-fn find<'a>(list: &[(&str, &'a Value)], name: &str) -> Option<&'a Value> {
-    list.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 /// kubectl's `last-applied-configuration` annotation copies the whole
@@ -324,6 +322,31 @@ mod tests {
         assert_eq!(
             changes[0].field,
             Field::Modified(json!("x:1"), json!("x:2"))
+        );
+    }
+
+    #[test]
+    fn named_elements_added_and_removed_and_duplicates_in_order() {
+        let mut old = deploy("a", "x:1", "t");
+        let mut new = old.clone();
+        old["spec"]["template"]["spec"]["containers"][0]["name"] = json!("gone");
+        new["spec"]["template"]["spec"]["containers"][0]["name"] = json!("fresh");
+        let got = compare(&[old.clone(), old.clone()], &[new, old], Ignore::default());
+        assert_eq!(got.len(), 1, "the second copy is unchanged: {got:?}");
+        assert_eq!(got[0].0.occurrence, 0);
+        let ObjectChange::Changed(changes) = &got[0].1 else {
+            panic!("{got:?}")
+        };
+        let kinds: Vec<(&Step, bool)> = changes
+            .iter()
+            .map(|c| (&c.path[4], matches!(c.field, Field::Added(_))))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (&Step::Named("gone".into()), false),
+                (&Step::Named("fresh".into()), true)
+            ]
         );
     }
 
