@@ -132,6 +132,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn component_text_is_escaped_everywhere() {
+        use super::super::compare::{Field, FieldChange, Key, ObjectChange};
+        let evil = "x\u{1b}]0;t\u{7}\n+ forged\u{202e}";
+        let key = Key {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: evil.into(),
+            name: evil.into(),
+            occurrence: 0,
+        };
+        let change = FieldChange {
+            path: vec![Step::Key("data".into()), Step::Key(evil.into())],
+            field: Field::Modified(Value::String(evil.into()), Value::Null),
+            hidden: false,
+        };
+        let text = report(&[(key, ObjectChange::Changed(vec![change]))], false);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let bad = text
+            .chars()
+            .find(|&c| (c.is_control() && c != '\n') || c == '\u{202e}');
+        assert_eq!(bad, None, "{text:?}");
+    }
+
+    #[test]
     fn paths_quote_keys_that_are_not_words() {
         let path = [
             Step::Key("metadata".into()),
