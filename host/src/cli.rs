@@ -18,7 +18,13 @@ use wasmchart_values::{Explanation, ValueOptions};
 /// Render Kubernetes umbrella charts whose subcharts are sandboxed
 /// WebAssembly components.
 #[derive(Debug, Parser)]
-#[command(name = "wasmchart", version, about, max_term_width = 100)]
+#[command(
+    name = "wasmchart",
+    version,
+    propagate_version = true,
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +41,17 @@ enum Command {
     Secrets(SecretsCommand),
     /// Show what changed, object by object and field by field, between two environments or against a previous render; exits 0 same, 1 different, 2 error.
     Diff(Box<crate::diff::DiffArgs>),
+    /// Print wasmchart's version, the wasmtime it embeds and the WIT package its components target.
+    Version {
+        /// Print only wasmchart's version.
+        #[arg(long)]
+        short: bool,
+    },
+    /// Print a shell completion script (e.g. `wasmchart completion bash > /etc/bash_completion.d/wasmchart`).
+    Completion {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Flags that feed the values engine, shared by `render` and `values`.
@@ -79,9 +96,12 @@ impl ValueFlags {
 
 #[derive(Debug, Args)]
 struct RenderArgs {
-    /// The umbrella chart's directory.
-    #[arg(default_value = ".")]
-    chart: PathBuf,
+    /// Release name when CHART follows, as `helm template RELEASE CHART`; alone, the chart.
+    #[arg(value_name = "RELEASE")]
+    first: Option<PathBuf>,
+    /// The umbrella chart's directory (default: the current directory).
+    #[arg(value_name = "CHART")]
+    second: Option<PathBuf>,
     #[command(flatten)]
     values: ValueFlags,
     /// Release name (default: the chart's name).
@@ -96,6 +116,12 @@ struct RenderArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "yaml")]
     output: Format,
+    /// Only print the objects of this source path (as after `# Source:`; a glob like helm's); may repeat.
+    #[arg(short = 's', long = "show-only", value_name = "PATH")]
+    show_only: Vec<String>,
+    /// Check every object offline against the strict schemas of --kube-version (1.25 on) and of the custom resources wasmchart emits.
+    #[arg(long)]
+    validate: bool,
     /// Kubernetes version the objects are rendered for.
     #[arg(long, value_name = "VERSION", default_value = "v1.31.0")]
     kube_version: String,
@@ -183,6 +209,10 @@ enum SecretsCommand {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if helm_flag_hint(&err).is_some() => {
+            eprintln!("error: {}", helm_flag_hint(&err).unwrap_or_default());
+            return usage_failure();
+        }
         Err(err) => {
             let status = if err.use_stderr() {
                 usage_failure()
@@ -206,6 +236,44 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Helm flags that wasmchart does not take, with what to do instead. clap's
+/// own tip for these is wrong: it suggests a look-alike (`--validate` →
+/// `--values`) or passing the flag after `--`, which would make it a chart path.
+const HELM_FLAGS: &[(&str, &str)] = &[
+    (
+        "--dry-run",
+        "render never contacts a cluster, so there is nothing to dry-run; leave the flag out",
+    ),
+    (
+        "--debug",
+        "use -v/--verbose to see every component log line",
+    ),
+    (
+        "--skip-crds",
+        "CRDs are printed only with --include-crds, so leaving that out skips them",
+    ),
+    (
+        "--skip-tests",
+        "components emit no Helm test hooks; leave the flag out",
+    ),
+];
+
+/// The message for a Helm flag wasmchart does not take, if `err` is one.
+fn helm_flag_hint(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let name = arg.split('=').next().unwrap_or(arg);
+    let (flag, hint) = HELM_FLAGS.iter().find(|(flag, _)| *flag == name)?;
+    Some(format!(
+        "{flag} is a helm flag wasmchart does not take: {hint}"
+    ))
 }
 
 /// `diff` exits as diff(1) does: 0 same, 1 different, 2 on any error,
@@ -247,20 +315,86 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("secret '{id}' of environment '{env}' is now at generation {generation}");
             Ok(())
         }
+        Command::Version { short } => write_stdout(&version_text(short)),
+        Command::Completion { shell } => completion(shell),
         // `main` runs diff itself, for diff(1)'s exit statuses.
         Command::Diff(args) => crate::diff::run(*args).map(drop),
     }
 }
 
+/// The wasmtime release the binary embeds; a unit test holds it to Cargo.lock.
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// `wasmchart version`: what a bug report needs. The WIT package is read
+/// from the world file the host is built against, so it cannot drift.
+fn version_text(short: bool) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    if short {
+        return format!("{version}\n");
+    }
+    let wit = include_str!("../../wit/chart.wit")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .map_or("unknown", |p| p.trim_end_matches(';').trim());
+    format!("wasmchart {version}\nwasmtime {WASMTIME_VERSION}\nwit {wit}\n")
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completion(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "wasmchart", &mut script);
+    write_stdout(&String::from_utf8_lossy(&script))
+}
+
+/// The chart directory and release name from `[RELEASE] CHART` and
+/// `--release`, as `helm template` reads them.
+fn chart_and_release(args: &mut RenderArgs) -> Result<(PathBuf, Option<String>)> {
+    let flag = args.release.take();
+    match (args.first.take(), args.second.take()) {
+        (None, _) => Ok((PathBuf::from("."), flag)),
+        (Some(chart), None) => Ok((chart, flag)),
+        (Some(release), Some(chart)) => {
+            let release = release.into_os_string().into_string().map_err(|r| {
+                anyhow::anyhow!(
+                    "the release name {} is not UTF-8 text",
+                    text::escape(&r.to_string_lossy())
+                )
+            })?;
+            if let Some(flag) = flag {
+                anyhow::bail!(
+                    "the release name is given twice, as the argument '{}' and as --release '{}'; \
+                     give it once",
+                    text::escape(&release),
+                    text::escape(&flag)
+                );
+            }
+            Ok((chart, Some(release)))
+        }
+    }
+}
+
+/// Standard input holds one stream, so `-f -` may appear once.
+fn check_stdin_once(files: &[PathBuf]) -> Result<()> {
+    let stdin = files.iter().filter(|f| f.as_os_str() == "-").count();
+    anyhow::ensure!(
+        stdin <= 1,
+        "-f - is given {stdin} times; standard input can be read only once, so give it once"
+    );
+    Ok(())
+}
+
 fn render(args: Box<RenderArgs>) -> Result<()> {
-    let args = *args;
+    let mut args = *args;
+    let (chart_dir, release) = chart_and_release(&mut args)?;
+    check_stdin_once(&args.values.files)?;
     let policy = policy::policy_path(args.policy)
         .map(|path| Policy::load(&path))
         .transpose()?;
     let options = RenderOptions {
-        chart_dir: args.chart,
+        chart_dir,
         values: args.values.into_options(),
-        release: args.release,
+        release,
         namespace: args.namespace,
         kube_version: args.kube_version,
         api_versions: args.api_versions,
@@ -278,7 +412,21 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         cache_dir: None,
         progress: std::io::stderr().is_terminal(),
     };
-    let rendered = crate::render::render(&options)?;
+    let mut rendered = crate::render::render(&options)?;
+    if args.validate {
+        let report = crate::validate::check(&rendered.objects, &options.kube_version)?;
+        for kind in report.unchecked {
+            rendered.warnings.push(format!(
+                "--validate: no schema for {kind} in Kubernetes {} or wasmchart's own custom \
+                 resources; its objects were not checked",
+                options.kube_version
+            ));
+        }
+    }
+    if !args.show_only.is_empty() {
+        let objects = std::mem::take(&mut rendered.objects);
+        rendered.objects = output::show_only::filter(objects, &args.show_only)?;
+    }
     print_diagnostics(&rendered, args.verbose, args.notes);
     if let Some(dir) = &args.output_dir {
         return output::write_tree(dir, &rendered.objects);
@@ -322,6 +470,7 @@ fn print_diagnostics(rendered: &crate::render::Rendered, verbose: bool, notes: b
 }
 
 fn values(args: ValuesArgs) -> Result<()> {
+    check_stdin_once(&args.values.files)?;
     let chart = wasmchart_values::Chart::load(&args.chart)?;
     let computed = wasmchart_values::compute(&chart, &args.values.into_options())?;
     if let Some(path) = &args.explain {
@@ -381,4 +530,28 @@ fn write_stdout(text: &str) -> Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wasmtime_version_matches_the_lock_file() {
+        let lock = include_str!("../../Cargo.lock");
+        let pinned = lock
+            .split("[[package]]")
+            .find(|p| p.contains("\nname = \"wasmtime\"\n"))
+            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"'));
+        assert_eq!(pinned, Some(super::WASMTIME_VERSION));
+    }
+
+    #[test]
+    fn version_names_the_wit_package() {
+        let text = super::version_text(false);
+        assert!(text.contains("\nwit wasmchart:chart@0.1.0\n"), "{text}");
+        assert_eq!(
+            super::version_text(true),
+            format!("{}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
 }
