@@ -1,34 +1,55 @@
 //! `--show-only`: keep only the objects of chosen source files, with Helm's
 //! matching rule, so scripts written for `helm template -s` work unchanged.
 //!
-//! Helm turns each pattern into forward slashes and keeps every manifest
-//! whose `# Source:` path matches it as Go's `filepath.Match` does (an exact
-//! path is a pattern without metacharacters); a pattern that matches nothing
-//! is an error.
+//! Helm turns each pattern into forward slashes (on Windows; elsewhere `\`
+//! stays Go's escape) and keeps every manifest whose `# Source:` path
+//! matches it as Go's `filepath.Match` does (an exact path is a pattern
+//! without metacharacters), pattern by pattern, in the order the patterns
+//! were given; a pattern that matches nothing is an error. Unlike Helm, an
+//! object two patterns match is printed once, at its first match: twice
+//! would be a duplicate object.
 
 use crate::post::Object;
 use anyhow::Result;
 
-/// The objects whose source matches one of `patterns`, in render order.
+/// The objects whose source matches one of `patterns`: those of the first
+/// pattern (in render order), then those of the second not yet taken, and so on.
 ///
 /// # Errors
 ///
 /// The first pattern that matches no source, worded as Helm words it:
 /// `could not find template PATH in chart`.
 pub fn filter(objects: Vec<Object>, patterns: &[String]) -> Result<Vec<Object>> {
-    let patterns: Vec<String> = patterns.iter().map(|p| p.replace('\\', "/")).collect();
-    for pattern in &patterns {
-        if !objects.iter().any(|o| matches(pattern, &o.source)) {
+    let mut slots: Vec<Option<Object>> = objects.into_iter().map(Some).collect();
+    let mut kept = Vec::new();
+    for pattern in patterns {
+        let pattern = to_slash(pattern);
+        let hits: Vec<usize> = (0..slots.len())
+            .filter(|&i| {
+                slots[i]
+                    .as_ref()
+                    .is_some_and(|o| matches(&pattern, &o.source))
+            })
+            .collect();
+        let already = kept.iter().any(|o: &Object| matches(&pattern, &o.source));
+        if hits.is_empty() && !already {
             anyhow::bail!(
                 "could not find template {} in chart",
-                crate::text::escape(pattern)
+                crate::text::escape(&pattern)
             );
         }
+        kept.extend(hits.into_iter().filter_map(|i| slots[i].take()));
     }
-    Ok(objects
-        .into_iter()
-        .filter(|o| patterns.iter().any(|p| matches(p, &o.source)))
-        .collect())
+    Ok(kept)
+}
+
+/// Go's `filepath.ToSlash`: only Windows has another separator.
+fn to_slash(pattern: &str) -> String {
+    if cfg!(windows) {
+        pattern.replace('\\', "/")
+    } else {
+        pattern.to_string()
+    }
 }
 
 /// Go's `filepath.Match` with `/` as the separator: `*` is any run of

@@ -151,7 +151,37 @@ fn show_only_keeps_the_matching_sources_by_path_or_glob() {
         "--show-only",
         one,
     ]));
-    assert_eq!(sources(&both), [one, two], "render order, not flag order");
+    assert_eq!(
+        sources(&both),
+        [two, one],
+        "Helm's order: by --show-only flag"
+    );
+
+    let twice = expect_success(&wasmchart(&[
+        "render",
+        arg(&chart),
+        "-s",
+        one,
+        "-s",
+        "umbrella/charts/*/templates/probe.yaml",
+    ]));
+    assert_eq!(
+        sources(&twice),
+        [one, two],
+        "each object once, at its first match"
+    );
+
+    let escaped = expect_success(&wasmchart(&[
+        "render",
+        arg(&chart),
+        "-s",
+        "umbrella/charts/tw\\o/templates/probe.yaml",
+    ]));
+    assert_eq!(
+        sources(&escaped),
+        [two],
+        "a backslash escapes, as in Go on Linux"
+    );
 
     let glob = expect_success(&wasmchart(&[
         "render",
