@@ -4,7 +4,7 @@
 pub mod show_only;
 
 use crate::post::Object;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;
@@ -113,11 +113,23 @@ fn safe_relative(source: &str) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// Moves the staged tree `new` to `target`, replacing an earlier tree
+/// whole: the old one is moved aside first and put back if the move fails,
+/// so `target` always holds one complete tree. Anything at `target` that is
+/// not a directory (a file, a symlink) is refused before anything moves.
 fn replace_dir(new: &Path, target: &Path) -> Result<()> {
-    let old = target.with_extension("wasmchart-old");
-    let had_old = target.exists();
+    let old = aside(target);
+    let had_old = match fs::symlink_metadata(target) {
+        Ok(meta) if meta.is_dir() => true,
+        Ok(_) => bail!(
+            "'{}' exists and is not a directory; remove it or choose another --output-dir",
+            target.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e).with_context(|| format!("cannot inspect '{}'", target.display())),
+    };
     if had_old {
-        let _ = fs::remove_dir_all(&old);
+        let _ = fs::remove_dir_all(&old).or_else(|_| fs::remove_file(&old));
         fs::rename(target, &old)
             .with_context(|| format!("cannot move '{}' aside", target.display()))?;
     }
@@ -133,6 +145,14 @@ fn replace_dir(new: &Path, target: &Path) -> Result<()> {
             .with_context(|| format!("cannot remove the previous tree '{}'", old.display()))?;
     }
     Ok(())
+}
+
+/// Where the previous tree waits while the new one moves in:
+/// `<target>.wasmchart-old` (appended, so `u.v2` does not become `u.wasmchart-old`).
+fn aside(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".wasmchart-old");
+    target.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -208,6 +228,63 @@ mod tests {
         let docs = wasmchart_values::yaml::parse_documents(&stream, "t").unwrap();
         let values: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
         assert_eq!(docs.iter().collect::<Vec<_>>(), values);
+    }
+
+    /// The rollback path: when the new tree cannot be moved in after the
+    /// old one was moved aside, the old one is put back, whole.
+    #[test]
+    fn a_failed_move_puts_the_previous_tree_back() {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(dir.path(), &[obj("u/a.yaml", "a")]).unwrap();
+        let missing = dir.path().join("no-such-staging-tree");
+        let target = dir.path().join("u");
+        let err = replace_dir(&missing, &target).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("cannot move the rendered tree to"),
+            "{err:#}"
+        );
+        let a = fs::read_to_string(target.join("a.yaml")).unwrap();
+        assert!(a.contains("name: a"), "{a}");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["u"], "no tree left aside");
+    }
+
+    /// A file or symlink where the umbrella's tree goes is refused before
+    /// anything moves: nothing is installed, nothing is left aside.
+    #[test]
+    fn a_file_or_symlink_at_the_target_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("u"), "not a tree").unwrap();
+        let err = write_tree(dir.path(), &[obj("u/a.yaml", "a")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("exists and is not a directory"),
+            "{err:#}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("u")).unwrap(),
+            "not a tree"
+        );
+        let outside = tempfile::tempdir().unwrap();
+        fs::remove_file(dir.path().join("u")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("u")).unwrap();
+        assert!(write_tree(dir.path(), &[obj("u/a.yaml", "a")]).is_err());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["u"], "no staging or aside tree left");
+    }
+
+    #[test]
+    fn the_aside_name_is_appended() {
+        assert_eq!(
+            aside(Path::new("d/u.v2")),
+            Path::new("d/u.v2.wasmchart-old")
+        );
     }
 
     #[test]
