@@ -131,6 +131,9 @@ struct RenderArgs {
     /// Render for an upgrade of an existing release instead of a first install.
     #[arg(long)]
     is_upgrade: bool,
+    /// Print the CustomResourceDefinitions under crds/ (umbrella and enabled subcharts) first, as helm template --include-crds does.
+    #[arg(long)]
+    include_crds: bool,
     /// File holding the root key that secrets are derived from (else $WASMCHART_SECRET_KEY).
     #[arg(long, value_name = "PATH")]
     secret_key_file: Option<PathBuf>,
@@ -411,6 +414,7 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         policy,
         cache_dir: None,
         progress: std::io::stderr().is_terminal(),
+        include_crds: args.include_crds,
     };
     let mut rendered = crate::render::render(&options)?;
     if args.validate {

@@ -1,5 +1,13 @@
 //! The render pipeline: chart and values, host services, components in
 //! parallel, post-processing. Output is left to the caller.
+//!
+//! Components render the umbrella's enabled subcharts and, when the
+//! umbrella's own Chart.yaml names a `component:`, the umbrella itself.
+//! `crds/` files are checked and, with `--include-crds`, printed first
+//! ([`crds`]); Go templates are refused ([`templates`]).
+
+mod crds;
+mod templates;
 
 use crate::policy::{self, Policy};
 use crate::post::{self, Object};
@@ -9,6 +17,7 @@ use crate::sandbox::{
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -46,6 +55,10 @@ pub struct RenderOptions {
     pub cache_dir: Option<PathBuf>,
     /// Show compile progress on stderr.
     pub progress: bool,
+    /// Put the `crds/` objects of the umbrella and its enabled subcharts
+    /// first in the output, as `helm template --include-crds` does; without
+    /// it they are not read, as Helm's `template` does not print them.
+    pub include_crds: bool,
 }
 
 /// Sandbox limits as typed on the command line (`None` = not given).
@@ -66,7 +79,8 @@ pub struct LimitFlags {
 /// The result of a render, ready for output.
 #[derive(Debug)]
 pub struct Rendered {
-    /// Every object, validated and in install order.
+    /// Every object, validated: the `crds/` objects first when they are
+    /// included (in Helm's `crds/` order), then the rest in install order.
     pub objects: Vec<Object>,
     /// Component log lines (stdout and stderr included), by component.
     pub logs: Vec<(String, LogLine)>,
@@ -121,6 +135,14 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         .or_else(|| env.as_ref().map(|e| e.namespace.clone()))
         .unwrap_or_else(|| "default".into());
     let env_name = env.as_ref().map_or("default", |e| e.name.as_str());
+    let subs = computed.enabled_subcharts();
+    templates::refuse_go_templates(&chart, &subs)?;
+    let crds = if options.include_crds {
+        crds::load(&chart, &subs)?
+    } else {
+        Vec::new()
+    };
+    crds::check_policy(&crds, options.policy.as_ref(), &namespace)?;
     let plan = plan_services(
         &chart,
         computed.values(),
@@ -136,14 +158,13 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         options,
         warnings: RefCell::new(Vec::new()),
     };
-    let subs = computed.enabled_subcharts();
     facts
         .warnings
         .borrow_mut()
         .extend(nested_limit_warnings(&subs));
-    let jobs = subs
+    let jobs = targets(&chart, computed.values(), &subs)?
         .iter()
-        .map(|sub| prepare_job(sub, &facts, &plan))
+        .map(|target| prepare_job(target, &facts, &plan))
         .collect::<Result<Vec<_>>>()?;
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: options.cache_dir.clone(),
@@ -158,7 +179,11 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         policy: options.policy.as_ref(),
     };
     let warnings = facts.warnings.take();
-    match collect(&jobs, results, &ctx) {
+    let rendered = collect(&jobs, results, &ctx).and_then(|mut rendered| {
+        rendered.objects = crds::prepend(crds, rendered.objects)?;
+        Ok(rendered)
+    });
+    match rendered {
         Ok(mut rendered) => {
             rendered.warnings.splice(0..0, warnings);
             Ok(rendered)
@@ -248,28 +273,100 @@ fn read_seal_cert(
     })?))
 }
 
-fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Plan) -> Result<Job> {
-    let name = sub.path.join(".");
-    let component = sub.chart.component().ok_or_else(|| {
-        anyhow!(
-            "subchart '{name}' ({}) has no component: add a `component:` path to its Chart.yaml",
-            sub.chart.dir().join("Chart.yaml").display()
-        )
-    })?;
-    let component_bytes = sub
+/// What one job renders: an enabled subchart with a component, or the
+/// umbrella itself when its own Chart.yaml names one.
+struct Target<'a> {
+    /// Names the component in messages, logs, labels and RBAC names: the
+    /// subchart path joined with '.', or the umbrella's name.
+    name: String,
+    /// How messages introduce it: `subchart 'a.b'`, `the umbrella 'u'`.
+    what: String,
+    chart: &'a Chart,
+    /// The chart name the component is told (an alias for an aliased subchart).
+    chart_name: String,
+    /// The values it renders with, exactly what Helm would give its templates.
+    values: Cow<'a, Value>,
+    /// `<umbrella>` or `<umbrella>/charts/<sub>...`, the prefix of its sources.
+    source_prefix: String,
+    /// The top-level section whose entry in the root umbrella's Chart.yaml
+    /// sets its limits; `None` for the umbrella, which has no entry of its own.
+    limits_section: Option<String>,
+}
+
+/// Everything that renders through a component, the umbrella first. A
+/// subchart without a component renders nothing (it has no templates either:
+/// [`templates::refuse_go_templates`] ran first), as in Helm.
+///
+/// The umbrella's component gets the umbrella's computed values, as Helm
+/// gives them to the umbrella's templates, with supplied secret values
+/// redacted: components only ever see references to secrets.
+fn targets<'a>(
+    chart: &'a Chart,
+    values: &'a Value,
+    subs: &'a [EnabledSubchart<'a>],
+) -> Result<Vec<Target<'a>>> {
+    let mut out = Vec::with_capacity(subs.len() + 1);
+    if chart.component().is_some() {
+        let name = chart.name().to_string();
+        if let Some(clash) = subs
+            .iter()
+            .find(|s| s.path.len() == 1 && s.path[0] == name && s.chart.component().is_some())
+        {
+            bail!(
+                "the umbrella '{name}' has a component, and so does its subchart '{}': both would render as component '{name}' (labels, logs and RBAC names would collide); give the dependency an alias",
+                clash.path[0]
+            );
+        }
+        let mut values = values.clone();
+        services::redact_supplied(&mut values);
+        out.push(Target {
+            what: format!("the umbrella '{name}'"),
+            chart,
+            chart_name: name.clone(),
+            values: Cow::Owned(values),
+            source_prefix: name.clone(),
+            limits_section: None,
+            name,
+        });
+    }
+    for sub in subs.iter().filter(|s| s.chart.component().is_some()) {
+        let name = sub.path.join(".");
+        out.push(Target {
+            what: format!("subchart '{name}'"),
+            name,
+            chart: sub.chart,
+            chart_name: sub.path.last().cloned().unwrap_or_default(),
+            values: Cow::Borrowed(&sub.values),
+            source_prefix: std::iter::once(chart.name().to_string())
+                .chain(sub.path.iter().map(|p| format!("charts/{p}")))
+                .collect::<Vec<_>>()
+                .join("/"),
+            limits_section: sub.path.first().cloned(),
+        });
+    }
+    Ok(out)
+}
+
+fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) -> Result<Job> {
+    let Target { name, what, .. } = target;
+    let component = target
+        .chart
+        .component()
+        .ok_or_else(|| anyhow!("internal error: {what} has no component"))?;
+    let component_bytes = target
         .chart
         .component_bytes()
-        .with_context(|| format!("cannot load the component of subchart '{name}'"))?
+        .with_context(|| format!("cannot load the component of {what}"))?
         .unwrap_or_default();
-    let secret_refs = plan.secret_refs(&name, &sub.values)?;
-    let certificate_refs = plan.certificate_refs(&name, &sub.values)?;
-    let files = sub
+    let secret_refs = plan.secret_refs(name, &target.values)?;
+    let certificate_refs = plan.certificate_refs(name, &target.values)?;
+    let files = target
         .chart
         .fs()
         .snapshot_files(&chartfs::FilesLimits::default())
-        .with_context(|| format!("cannot give subchart '{name}' its files/ directory"))?;
+        .with_context(|| format!("cannot give {what} its files/ directory"))?;
     let request = RenderRequest {
-        values_json: serde_json::to_string(&sub.values)?,
+        values_json: serde_json::to_string(&*target.values)?,
         release: Release {
             name: facts.release.to_string(),
             namespace: facts.namespace.to_string(),
@@ -278,9 +375,9 @@ fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Pl
             is_upgrade: facts.options.is_upgrade,
         },
         chart: ChartInfo {
-            name: sub.path.last().cloned().unwrap_or_default(),
-            version: sub.chart.version().to_string(),
-            app_version: sub.chart.app_version().map(str::to_string),
+            name: target.chart_name.clone(),
+            version: target.chart.version().to_string(),
+            app_version: target.chart.app_version().map(str::to_string),
         },
         capabilities: capabilities(facts.options),
         secrets: secret_refs.iter().map(to_sandbox_secret).collect(),
@@ -294,14 +391,10 @@ fn prepare_job(sub: &EnabledSubchart<'_>, facts: &Facts<'_>, plan: &services::Pl
             .collect(),
         files_dir: files.as_ref().map(|f| f.path().to_path_buf()),
     };
-    let source_prefix = std::iter::once(facts.chart.name().to_string())
-        .chain(sub.path.iter().map(|p| format!("charts/{p}")))
-        .collect::<Vec<_>>()
-        .join("/");
     Ok(Job {
-        limits: limits_for(&name, sub, facts)?,
-        name,
-        source_prefix,
+        limits: limits_for(name, target.limits_section.as_deref(), facts)?,
+        name: name.clone(),
+        source_prefix: target.source_prefix.clone(),
         component,
         component_bytes,
         _files: files,
@@ -320,17 +413,20 @@ fn to_sandbox_secret(r: &services::SecretRef) -> sandbox::SecretRef {
 
 /// Limits for one component. Only the root umbrella's owner decides them
 /// (above them, the operator): the umbrella's dependency entry for the
-/// component's top-level subchart applies to it and to every subchart
-/// nested under it; then the flags; all bounded by the policy. See
-/// [`policy::resolve_limits`].
-fn limits_for(name: &str, sub: &EnabledSubchart<'_>, facts: &Facts<'_>) -> Result<Limits> {
-    let top = sub.path.first().map_or("", String::as_str);
-    let entry = facts
-        .chart
-        .metadata()
-        .dependencies
-        .iter()
-        .find(|d| d.section() == top);
+/// component's top-level subchart (`section`) applies to it and to every
+/// subchart nested under it; then the flags; all bounded by the policy. The
+/// umbrella's own component has no entry (`section` is `None`): defaults,
+/// the policy's defaults and the flags decide. See [`policy::resolve_limits`].
+fn limits_for(name: &str, section: Option<&str>, facts: &Facts<'_>) -> Result<Limits> {
+    let top = section.unwrap_or("");
+    let entry = section.and_then(|top| {
+        facts
+            .chart
+            .metadata()
+            .dependencies
+            .iter()
+            .find(|d| d.section() == top)
+    });
     let chart_origin = format!(
         "the umbrella Chart.yaml ('{}') entry for '{}'",
         facts.chart.dir().join("Chart.yaml").display(),

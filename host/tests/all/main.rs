@@ -47,3 +47,6 @@ mod helm_flags;
 
 /// `wasmchart diff` through the binary: the promotion check, rotated secrets shown as changed and never printed, --from a file, tree or stdin, two environments, ignore flags, colour, exit statuses 0/1/2.
 mod diff;
+
+/// crds/ with --include-crds in Helm's order, Go templates refused all at once, the umbrella's own component.
+mod crds;
