@@ -129,7 +129,9 @@ fn replace_dir(new: &Path, target: &Path) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot inspect '{}'", target.display())),
     };
     if had_old {
-        let _ = fs::remove_dir_all(&old).or_else(|_| fs::remove_file(&old));
+        // A tree left aside by an interrupted run; anything else there is
+        // not ours to delete, and the move below then fails, naming it.
+        let _ = fs::remove_dir_all(&old);
         fs::rename(target, &old)
             .with_context(|| format!("cannot move '{}' aside", target.display()))?;
     }
