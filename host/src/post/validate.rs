@@ -17,6 +17,10 @@ use wasmchart_values::yaml::kind_name;
 /// A one-line reason without the source path (the caller adds it): not
 /// YAML, no object, more than one object, or a missing or invalid field.
 pub fn parse_manifest(content: &str, origin: &str) -> Result<Value, String> {
+    if let Some(object) = json_object(content) {
+        check_object(&object)?;
+        return Ok(object);
+    }
     let mut docs = wasmchart_values::yaml::parse_documents(content, origin)
         .map_err(|e| format!("manifest is not valid YAML or JSON: {e}"))?;
     let object = match docs.len() {
@@ -30,6 +34,19 @@ pub fn parse_manifest(content: &str, origin: &str) -> Result<Value, String> {
     };
     check_object(&object)?;
     Ok(object)
+}
+
+/// A manifest written as one JSON object, read as JSON. The YAML reader
+/// reads values as Helm does (YAML 1.1), where NEL, LS and PS are line
+/// breaks that fold inside quoted strings; JSON text from a component means
+/// them as characters, so it must not go through YAML's rules.
+fn json_object(content: &str) -> Option<Value> {
+    if !content.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str::<Value>(content)
+        .ok()
+        .filter(Value::is_object)
 }
 
 /// Checks an object already parsed (a document of a `crds/` file): the same

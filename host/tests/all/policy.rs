@@ -38,7 +38,11 @@ impl Chart {
             write_probe_chart(&dir.path().join("charts").join(name), name, "");
         }
         fs::write(dir.path().join("Chart.yaml"), chart).unwrap();
-        fs::write(dir.path().join("values.yaml"), values.to_string()).unwrap();
+        // Written by our YAML writer, not as JSON: values files are read as
+        // Helm reads them (YAML 1.1), where a raw NEL or LS inside a JSON
+        // string is a line break; the writer escapes them.
+        let text = wasmchart_values::yaml::to_string(&values);
+        fs::write(dir.path().join("values.yaml"), text).unwrap();
         Chart { dir }
     }
 
