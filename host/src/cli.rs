@@ -57,7 +57,7 @@ enum Command {
 /// Flags that feed the values engine, shared by `render` and `values`.
 #[derive(Debug, Args)]
 struct ValueFlags {
-    /// Environment: reads values-ENV.yaml (or the files `environments.ENV` names in Chart.yaml) before any -f.
+    /// Environment: reads the files `environments.ENV` names in Chart.yaml (values-ENV.yaml for a chart without `environments:`) before any -f.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
     /// Values file; may repeat, later files win.
@@ -122,11 +122,11 @@ struct RenderArgs {
     /// Check every object offline against the strict schemas of --kube-version (1.25 on) and of the custom resources wasmchart emits.
     #[arg(long)]
     validate: bool,
-    /// Kubernetes version the objects are rendered for.
-    #[arg(long, value_name = "VERSION", default_value = "v1.31.0")]
+    /// Kubernetes version the objects are rendered for (v1.31.0 or 1.31; 1.19 or later).
+    #[arg(long, value_name = "VERSION", default_value = "v1.31.0", value_parser = crate::kube::parse_kube_version)]
     kube_version: String,
     /// Extra API versions the cluster serves (group/version or group/version/Kind); may repeat.
-    #[arg(short = 'a', long = "api-versions", value_name = "VERSION")]
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION", value_parser = crate::kube::parse_api_version)]
     api_versions: Vec<String>,
     /// Render for an upgrade of an existing release instead of a first install.
     #[arg(long)]
@@ -190,6 +190,10 @@ struct ValuesArgs {
 
 #[derive(Debug, Subcommand)]
 enum SecretsCommand {
+    /// Write what an External Secrets store must hold for an environment (JSON, one entry per remoteRef.key).
+    Export(crate::secrets::ExportArgs),
+    /// Show each secret's name, strategy, keys, generation and consumers; never a value.
+    List(crate::secrets::SecretsArgs),
     /// Bump a secret's generation so the next render derives a new value.
     Rotate {
         /// The secret's id in `secrets.items`.
@@ -314,10 +318,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Render(args) => render(args),
         Command::Values(args) => values(args),
         Command::Secrets(SecretsCommand::Rotate { id, env, chart }) => {
-            let generation = crate::render::rotate_secret(&chart, &env, &id)?;
-            eprintln!("secret '{id}' of environment '{env}' is now at generation {generation}");
-            Ok(())
+            crate::secrets::rotate(&chart, &env, &id)
         }
+        Command::Secrets(SecretsCommand::Export(args)) => crate::secrets::export(&args),
+        Command::Secrets(SecretsCommand::List(args)) => crate::secrets::list(&args),
         Command::Version { short } => write_stdout(&version_text(short)),
         Command::Completion { shell } => completion(shell),
         // `main` runs diff itself, for diff(1)'s exit statuses.
@@ -431,6 +435,11 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         let objects = std::mem::take(&mut rendered.objects);
         rendered.objects = output::show_only::filter(objects, &args.show_only)?;
     }
+    if args.verbose {
+        let identity =
+            crate::secrets::derived_for(&options.chart_dir, options.values.env.as_deref())?;
+        eprintln!("secrets: derived for {}", text::escape(&identity));
+    }
     print_diagnostics(&rendered, args.verbose, args.notes);
     if let Some(dir) = &args.output_dir {
         return output::write_tree(dir, &rendered.objects);
@@ -507,6 +516,9 @@ fn redact_explanation(explanation: &mut Explanation) {
     for step in &mut explanation.steps {
         let at = step.at.clone();
         redact_at(&at, &mut step.value);
+        if let Some(source) = crate::secrets::redact_flag_source(&step.source) {
+            step.source = source;
+        }
     }
 }
 

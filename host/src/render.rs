@@ -13,7 +13,7 @@ use crate::policy::{self, Policy};
 use crate::post::{self, Object};
 use crate::sandbox::{
     self, Capabilities, ChartInfo, Limits, LoadedComponent, LogLine, Release, RenderRequest,
-    RenderResult, Runtime, RuntimeOptions,
+    Runtime, RuntimeOptions,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
@@ -37,7 +37,7 @@ pub struct RenderOptions {
     pub namespace: Option<String>,
     /// Kubernetes version handed to components.
     pub kube_version: String,
-    /// API versions beyond the built-in Kubernetes 1.31 set.
+    /// API versions beyond those `kube_version` serves by default ([`crate::kube`]).
     pub api_versions: Vec<String>,
     /// Render for an upgrade rather than a first install.
     pub is_upgrade: bool,
@@ -162,6 +162,10 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         .warnings
         .borrow_mut()
         .extend(nested_limit_warnings(&subs));
+    facts
+        .warnings
+        .borrow_mut()
+        .extend(crate::secrets::render_warnings(&chart, options, &plan));
     let jobs = targets(&chart, computed.values(), &subs)?
         .iter()
         .map(|target| prepare_job(target, &facts, &plan))
@@ -477,32 +481,10 @@ fn nested_limit_warnings(subs: &[EnabledSubchart<'_>]) -> Vec<String> {
         .collect()
 }
 
-/// Kubernetes 1.31's built-in API versions, plus `--api-versions`.
+/// The API versions `--kube-version` serves by default (see [`crate::kube`]), plus
+/// `--api-versions`.
 fn capabilities(options: &RenderOptions) -> Capabilities {
-    const BUILT_IN: &[&str] = &[
-        "admissionregistration.k8s.io/v1",
-        "apiextensions.k8s.io/v1",
-        "apiregistration.k8s.io/v1",
-        "apps/v1",
-        "authentication.k8s.io/v1",
-        "authorization.k8s.io/v1",
-        "autoscaling/v1",
-        "autoscaling/v2",
-        "batch/v1",
-        "certificates.k8s.io/v1",
-        "coordination.k8s.io/v1",
-        "discovery.k8s.io/v1",
-        "events.k8s.io/v1",
-        "flowcontrol.apiserver.k8s.io/v1",
-        "networking.k8s.io/v1",
-        "node.k8s.io/v1",
-        "policy/v1",
-        "rbac.authorization.k8s.io/v1",
-        "scheduling.k8s.io/v1",
-        "storage.k8s.io/v1",
-        "v1",
-    ];
-    let mut api_versions: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
+    let mut api_versions = crate::kube::built_in_api_versions(&options.kube_version);
     api_versions.extend(options.api_versions.iter().cloned());
     api_versions.sort();
     api_versions.dedup();
@@ -514,12 +496,12 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 
 /// Loads and renders every job, in parallel on up to one thread per core,
 /// returning results in job order whatever order they finish in.
-fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<RenderResult>> {
+fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<RenderResult>>>> =
+    let slots: Vec<std::sync::Mutex<Option<Result<Ran>>>> =
         jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -546,17 +528,44 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<RenderResult>> {
         .collect()
 }
 
-fn run_one(runtime: &Runtime, job: &Job) -> Result<RenderResult> {
-    let loaded: LoadedComponent =
-        runtime.load_bytes_limited(&job.name, &job.component, &job.component_bytes, &job.limits)?;
-    Ok(runtime.render(&loaded, &job.request, &job.limits)?)
+/// A component's result, its manifests already parsed on the thread that
+/// ran it (parsing is most of post-processing, and runs in parallel there).
+struct Ran {
+    logs: Vec<LogLine>,
+    notes: Option<String>,
+    /// `(source, object)` per manifest, or the first invalid one.
+    manifests: Result<Vec<(String, Value)>>,
 }
 
-fn collect(
-    jobs: &[Job],
-    results: Vec<Result<RenderResult>>,
-    ctx: &PostContext<'_>,
-) -> Result<Rendered> {
+fn run_one(runtime: &Runtime, job: &Job) -> Result<Ran> {
+    // Aliases and nested copies of one component share one load.
+    let loaded: LoadedComponent =
+        runtime.load_shared(&job.name, &job.component, &job.component_bytes, &job.limits)?;
+    let result = runtime.render(&loaded, &job.request, &job.limits)?;
+    let manifests = result
+        .manifests
+        .into_iter()
+        .map(|manifest| {
+            let source = component_source(job, &manifest.source)?;
+            let value = post::parse_manifest(&manifest.content, &source)
+                .map_err(|reason| post::PostError::Invalid {
+                    source_path: source.clone(),
+                    reason,
+                })
+                .with_context(|| {
+                    format!("component '{}' returned an invalid manifest", job.name)
+                })?;
+            Ok((source, value))
+        })
+        .collect();
+    Ok(Ran {
+        logs: result.logs,
+        notes: result.notes,
+        manifests,
+    })
+}
+
+fn collect(jobs: &[Job], results: Vec<Result<Ran>>, ctx: &PostContext<'_>) -> Result<Rendered> {
     let mut failures = Vec::new();
     let mut rendered = Rendered {
         objects: Vec::new(),
@@ -628,7 +637,7 @@ fn refusal(policy: Option<&Policy>, violations: &[policy::Violation]) -> String 
 /// host emits for its secrets (returned apart: the host made those).
 fn job_objects(
     job: &Job,
-    result: RenderResult,
+    result: Ran,
     ctx: &PostContext<'_>,
     rendered: &mut Rendered,
 ) -> Result<(Vec<Object>, Vec<Object>)> {
@@ -638,19 +647,7 @@ fn job_objects(
     if let Some(notes) = result.notes {
         rendered.notes.push((job.name.clone(), notes));
     }
-    let mut sources = Vec::with_capacity(result.manifests.len());
-    let mut values = Vec::with_capacity(result.manifests.len());
-    for manifest in result.manifests {
-        let source = component_source(job, &manifest.source)?;
-        let value = post::parse_manifest(&manifest.content, &source)
-            .map_err(|reason| post::PostError::Invalid {
-                source_path: source.clone(),
-                reason,
-            })
-            .with_context(|| format!("component '{}' returned an invalid manifest", job.name))?;
-        sources.push(source);
-        values.push(value);
-    }
+    let (sources, mut values): (Vec<String>, Vec<Value>) = result.manifests?.into_iter().unzip();
     ctx.plan
         .apply_to_workloads(&job.name, &job.secret_refs, &mut values);
     let rbac = ctx

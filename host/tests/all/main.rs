@@ -42,6 +42,12 @@ mod hostile_chart;
 /// Packaged subcharts (.tgz) through the binary: the example packed renders byte-identically, files/ from an archive, hostile archives.
 mod packaged;
 
+/// The operator's workflow through the binary: declared environments only, the derivation identity, secrets export/list/rotate, flag validation, --explain redaction, malformed --set, every missing secret at once, key-file permissions.
+mod operator;
+
+/// Loading each distinct component once per runtime, and stamped entries run in place from their file mapping.
+mod shared_load;
+
 /// Helm template flag parity through the binary: [RELEASE] CHART, --show-only globs, -f -, version, completion, hints for Helm flags wasmchart does not take.
 mod helm_flags;
 
