@@ -6,6 +6,8 @@
 //! serves `autoscaling/v2beta2`, not `autoscaling/v2`. A typo (`--kube-version banana`) would
 //! silently render for the wrong cluster, so both flags are validated.
 
+use crate::post::names::is_subdomain;
+
 /// Oldest Kubernetes minor version whose built-in API list is known.
 pub const OLDEST_MINOR: u32 = 19;
 /// Newest Kubernetes minor version whose built-in API list is known; newer minors use it
@@ -125,8 +127,8 @@ pub fn parse_api_version(text: &str) -> Result<String, String> {
     let ok = match parts.as_slice() {
         [version] => is_version(version),
         [first, second] if is_version(first) => is_kind(second),
-        [group, version] => is_group(group) && is_version(version),
-        [group, version, kind] => is_group(group) && is_version(version) && is_kind(kind),
+        [group, version] => is_subdomain(group) && is_version(version),
+        [group, version, kind] => is_subdomain(group) && is_version(version) && is_kind(kind),
         _ => false,
     };
     if ok {
@@ -158,20 +160,6 @@ fn is_version(s: &str) -> bool {
             !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
         })
     })
-}
-
-/// A DNS subdomain: lower-case labels separated by dots.
-fn is_group(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|label| {
-            let b = label.as_bytes();
-            !b.is_empty()
-                && b.len() <= 63
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        })
 }
 
 /// A Kind: an upper-case letter, then letters and digits.

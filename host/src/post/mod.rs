@@ -5,7 +5,7 @@
 //! manifest, a valid name, a namespace on namespaced kinds, the host's
 //! labels, no object twice, and Helm's install order.
 
-mod names;
+pub(crate) mod names;
 mod order;
 mod scope;
 mod validate;

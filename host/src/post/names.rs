@@ -70,7 +70,9 @@ fn is_label(s: &str, must_start_with_letter: bool) -> bool {
     s.len() <= 63 && first_ok && is_alnum(last) && bytes.iter().all(|&b| is_alnum(b) || b == b'-')
 }
 
-fn is_subdomain(s: &str) -> bool {
+/// A DNS-1123 subdomain: lower-case labels of letters, digits and '-',
+/// separated by dots, at most 253 characters (object names, API groups).
+pub(crate) fn is_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(|part| is_label(part, false))
 }
 

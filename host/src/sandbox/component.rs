@@ -251,14 +251,7 @@ impl Runtime {
         bytes: &[u8],
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        let size = bytes.len() as u64;
-        if size > limits.component_bytes {
-            return Err(SandboxError::TooLarge {
-                component: name.to_string(),
-                size,
-                limit: Size(limits.component_bytes),
-            });
-        }
+        check_size(name, bytes, limits)?;
         let load_error = |reason: String| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
@@ -319,14 +312,7 @@ impl Runtime {
         bytes: &Arc<[u8]>,
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        let size = bytes.len() as u64;
-        if size > limits.component_bytes {
-            return Err(SandboxError::TooLarge {
-                component: name.to_string(),
-                size,
-                limit: Size(limits.component_bytes),
-            });
-        }
+        check_size(name, bytes, limits)?;
         let digest = self.digest_of(bytes);
         let found = |this: &Self| {
             let shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
@@ -448,6 +434,20 @@ impl Runtime {
             Err(error) => Err(trap_error(name, &error, store.data(), limits)),
         }
     }
+}
+
+/// Refuses a component bigger than its `componentSize` limit, before any
+/// hashing or compiling.
+fn check_size(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), SandboxError> {
+    let size = bytes.len() as u64;
+    if size > limits.component_bytes {
+        return Err(SandboxError::TooLarge {
+            component: name.to_string(),
+            size,
+            limit: Size(limits.component_bytes),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses what is not a component, with a reason a user can act on.
