@@ -12,6 +12,9 @@ macro_rules! assert_test_exists {
 /// Running the real binary under a time bound; the documented success and failure shapes.
 mod support;
 
+/// Every wasmchart command the docs show in a shell block, run as written against a copy of the example.
+mod docs;
+
 /// The sandbox against real guests: limits, denials, determinism, cache.
 mod sandbox;
 
