@@ -192,7 +192,8 @@ fn every_documented_command_runs_as_written() {
 #[test]
 fn the_parser_finds_commands_and_leaves_others() {
     let text = "```sh\nscripts/setup.sh && cargo run -q -p wasmchart -- render CHART --env prod\nWASMCHART_POLICY=/etc/wasmchart/policy.yaml wasmchart render CHART  # same\nwasmchart values x | jq .\ncargo test -p wasmchart\n```\n```text\nwasmchart render [CHART]\n```\n";
-    let found: Vec<(Vec<(String, String)>, Vec<String>)> = commands("t.md", text)
+    type Found = (Vec<(String, String)>, Vec<String>);
+    let found: Vec<Found> = commands("t.md", text)
         .into_iter()
         .map(|c| (c.env, c.args))
         .collect();
