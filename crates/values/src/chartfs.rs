@@ -161,6 +161,37 @@ pub enum Kind {
     Other,
 }
 
+/// The [`Kind`] of a file type: one body for std's and cap-std's
+/// `FileType`, which have the same methods but no common trait.
+macro_rules! classify {
+    ($t:expr) => {{
+        let t = $t;
+        if t.is_file() {
+            Kind::File
+        } else if t.is_dir() {
+            Kind::Dir
+        } else if t.is_symlink() {
+            Kind::Symlink
+        } else {
+            #[cfg(unix)]
+            let kind = if t.is_fifo() {
+                Kind::Fifo
+            } else if t.is_socket() {
+                Kind::Socket
+            } else if t.is_char_device() {
+                Kind::CharDevice
+            } else if t.is_block_device() {
+                Kind::BlockDevice
+            } else {
+                Kind::Other
+            };
+            #[cfg(not(unix))]
+            let kind = Kind::Other;
+            kind
+        }
+    }};
+}
+
 impl Kind {
     /// The kind with an article, for messages ("a FIFO (named pipe)").
     pub fn describe(self) -> &'static str {
@@ -176,59 +207,16 @@ impl Kind {
         }
     }
 
-    #[cfg(unix)]
-    fn special(is: [bool; 4]) -> Kind {
-        match is {
-            [true, ..] => Kind::Fifo,
-            [_, true, ..] => Kind::Socket,
-            [_, _, true, _] => Kind::CharDevice,
-            [.., true] => Kind::BlockDevice,
-            _ => Kind::Other,
-        }
-    }
-
     fn of_cap(t: cap_std::fs::FileType) -> Kind {
         #[cfg(unix)]
         use cap_std::fs::FileTypeExt as _;
-        if t.is_file() {
-            Kind::File
-        } else if t.is_dir() {
-            Kind::Dir
-        } else if t.is_symlink() {
-            Kind::Symlink
-        } else {
-            #[cfg(unix)]
-            return Kind::special([
-                t.is_fifo(),
-                t.is_socket(),
-                t.is_char_device(),
-                t.is_block_device(),
-            ]);
-            #[cfg(not(unix))]
-            Kind::Other
-        }
+        classify!(t)
     }
 
     fn of_std(t: std::fs::FileType) -> Kind {
         #[cfg(unix)]
         use std::os::unix::fs::FileTypeExt as _;
-        if t.is_file() {
-            Kind::File
-        } else if t.is_dir() {
-            Kind::Dir
-        } else if t.is_symlink() {
-            Kind::Symlink
-        } else {
-            #[cfg(unix)]
-            return Kind::special([
-                t.is_fifo(),
-                t.is_socket(),
-                t.is_char_device(),
-                t.is_block_device(),
-            ]);
-            #[cfg(not(unix))]
-            Kind::Other
-        }
+        classify!(t)
     }
 }
 

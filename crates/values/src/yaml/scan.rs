@@ -549,13 +549,20 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn fetch_flow_entry(&mut self) -> Result<()> {
+    /// A one-character indicator token (`,`, `-`, `?`): it ends any pending
+    /// simple key, says whether one may start right after it, and is pushed
+    /// at the current mark.
+    fn indicator(&mut self, tok: Tok, key_allowed_after: bool) -> Result<()> {
         self.remove_simple_key()?;
-        self.simple_key_allowed = true;
+        self.simple_key_allowed = key_allowed_after;
         let start = self.mark;
         self.skip();
-        self.push(Tok::FlowEntry, start);
+        self.push(tok, start);
         Ok(())
+    }
+
+    fn fetch_flow_entry(&mut self) -> Result<()> {
+        self.indicator(Tok::FlowEntry, true)
     }
 
     fn fetch_block_entry(&mut self) -> Result<()> {
@@ -565,12 +572,7 @@ impl<'a> Scanner<'a> {
             }
             self.roll_indent(self.mark.col, None, Tok::BlockSeqStart, self.mark)?;
         }
-        self.remove_simple_key()?;
-        self.simple_key_allowed = true;
-        let start = self.mark;
-        self.skip();
-        self.push(Tok::BlockEntry, start);
-        Ok(())
+        self.indicator(Tok::BlockEntry, true)
     }
 
     fn fetch_key(&mut self) -> Result<()> {
@@ -580,12 +582,7 @@ impl<'a> Scanner<'a> {
             }
             self.roll_indent(self.mark.col, None, Tok::BlockMapStart, self.mark)?;
         }
-        self.remove_simple_key()?;
-        self.simple_key_allowed = self.flow_level == 0;
-        let start = self.mark;
-        self.skip();
-        self.push(Tok::Key, start);
-        Ok(())
+        self.indicator(Tok::Key, self.flow_level == 0)
     }
 
     fn fetch_value(&mut self) -> Result<()> {
