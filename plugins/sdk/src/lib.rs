@@ -36,8 +36,10 @@
 //! - [`service`]: the checked `service.type` and `service.nodePort`;
 //! - [`secret`] / [`certificate`]: find a host-managed reference by id.
 //!
-//! The bindings are generated here once, from the repository's `wit/`, so
-//! every component speaks exactly the same contract version.
+//! The bindings are generated here once, from the crate's own copy of the
+//! contract (`wit/chart.wit`, byte-identical to the repository's), so every
+//! component speaks exactly the same contract version and the crate builds
+//! from any directory (`wasmchart new` vendors it into each Rust project).
 
 pub mod image;
 pub mod labels;
@@ -46,6 +48,7 @@ mod manifest;
 pub mod pod;
 mod refs;
 pub mod service;
+pub mod testing;
 mod values;
 
 /// The generated bindings for world `subchart` (`wasmchart:chart@0.1.0`).
@@ -55,7 +58,7 @@ mod values;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "subchart",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         default_bindings_module: "wasmchart_sdk::bindings",
     });
