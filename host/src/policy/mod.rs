@@ -57,6 +57,9 @@ pub struct Policy {
     pub deny_cluster_scoped: bool,
     /// `hostSecrets.allowShadow`: objects naming a host-managed Secret.
     pub allow_host_secret_shadow: bool,
+    /// `requireLock: true`: render only with an up-to-date Chart.lock pinning every
+    /// dependency and component, as `--verify-lock` (see [`crate::lock`]).
+    pub require_lock: bool,
 }
 
 impl Policy {

@@ -35,6 +35,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Policy> {
             "namespaces",
             "clusterScoped",
             "hostSecrets",
+            "requireLock",
         ],
     )?;
     if let Some(limits) = root.get("limits") {
@@ -58,6 +59,14 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Policy> {
     policy.allow_cluster_admin = p.flag_in(root, "rbac", "allowClusterAdmin", false)?;
     policy.deny_other_namespaces = !p.flag_in(root, "namespaces", "allowOther", true)?;
     policy.allow_host_secret_shadow = p.flag_in(root, "hostSecrets", "allowShadow", false)?;
+    policy.require_lock = match root.get("requireLock") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => bail!(
+            "the policy file '{origin}': requireLock must be true or false, not {}",
+            show(other)
+        ),
+    };
     policy.deny_cluster_scoped = match root.get("clusterScoped") {
         None => false,
         Some(Value::String(s)) if s == "allow" => false,

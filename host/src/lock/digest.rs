@@ -1,0 +1,185 @@
+//! The digests a lock pins, computed one way for `dependency update`, `dependency build` and
+//! `render`: of an archive's bytes, of an unpacked chart directory's canonical listing, and
+//! of each component.
+
+use anyhow::{Context as _, Result, bail};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use wasmchart_values::Chart;
+use wasmchart_values::chartfs::{self, ChartDir, Kind, archive};
+
+use super::golang::hex;
+
+/// `sha256:` and the hex digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+/// The digest of the component `chart` names, of the very bytes the render compiles (read
+/// once through the chart's confined handle and kept), or `None` when it names none. The one
+/// place component digests are computed, so a cache of them has one place to plug in.
+///
+/// # Errors
+///
+/// The component cannot be read (missing, outside the chart, over the size cap).
+pub fn component_digest(chart: &Chart) -> Result<Option<String>> {
+    let bytes = chart
+        .component_bytes()
+        .with_context(|| format!("cannot read the component of chart '{}'", chart.name()))?;
+    Ok(bytes.map(|b| sha256(&b)))
+}
+
+/// What one dependency in `charts/` is, as the lock pins it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The chart's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Where it is, relative to the umbrella (`charts/x-0.1.0.tgz` or `charts/x`).
+    pub place: String,
+    /// Whether it is a packaged archive (else an unpacked directory).
+    pub packaged: bool,
+    /// `sha256:…` of the archive, or of the directory's listing.
+    pub digest: String,
+    /// Every component inside, by path.
+    pub components: BTreeMap<String, String>,
+}
+
+/// Observes the subchart `sub` of the umbrella whose confined handle is `umbrella`: the
+/// archive is read again through the umbrella's handle (the same rules as the load), a
+/// directory is listed and hashed, and every component is hashed with
+/// [`component_digest`].
+///
+/// # Errors
+///
+/// A file cannot be read, or breaks a rule of the confined reader.
+pub fn observe(umbrella: &ChartDir, sub: &Chart) -> Result<Observed> {
+    let (place, packaged, digest) = match sub.fs().packaged() {
+        Some(tree) => {
+            let rel = relative(umbrella.path(), tree.archive());
+            let bytes = umbrella.read(&rel, &archive::ARCHIVE)?;
+            (rel, true, sha256(&bytes))
+        }
+        None => {
+            let rel = relative(umbrella.path(), sub.dir());
+            (rel, false, dir_digest(sub.fs())?)
+        }
+    };
+    let mut components = BTreeMap::new();
+    collect_components(sub, "", &mut components)?;
+    Ok(Observed {
+        name: sub.name().to_string(),
+        version: sub.version().to_string(),
+        place,
+        packaged,
+        digest,
+        components,
+    })
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn collect_components(
+    chart: &Chart,
+    prefix: &str,
+    out: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let path = chart
+        .metadata()
+        .component
+        .as_deref()
+        .and_then(|c| chartfs::relative_path(c).ok());
+    if let (Some(path), Some(digest)) = (path, component_digest(chart)?) {
+        out.insert(
+            format!("{prefix}{}", relative(Path::new(""), &path)),
+            digest,
+        );
+    }
+    for sub in chart.subcharts() {
+        collect_components(sub, &format!("{prefix}charts/{}/", sub.name()), out)?;
+    }
+    Ok(())
+}
+
+/// Directories deeper than this are refused (a symlink loop inside the chart).
+const MAX_DEPTH: usize = 32;
+
+/// Bytes hashed for one directory at most (every file, components included).
+const MAX_DIR_BYTES: u64 = 1 << 30;
+
+/// The digest of an unpacked chart directory: sha256 of its listing, one line per regular
+/// file, sorted by path, `sha256sum` style (`HEX  PATH\n`, paths `/`-separated and relative
+/// to the directory), every file read through the confined handle. The same content gives
+/// the same digest wherever it lies; any change to any file, name or file set changes it.
+///
+/// # Errors
+///
+/// A file that is not regular (FIFO, device, dangling or escaping symlink), unreadable, or
+/// over the caps.
+pub fn dir_digest(fs: &ChartDir) -> Result<String> {
+    let mut lines = Vec::new();
+    let mut budget = chartfs::Budget::new(chartfs::Limit {
+        what: "the files of one unpacked dependency together (hashed for the lock)",
+        bytes: MAX_DIR_BYTES,
+    });
+    walk(fs, "", 0, &mut lines, &mut budget)?;
+    lines.sort();
+    let mut listing = String::new();
+    for (path, digest) in lines {
+        listing.push_str(&digest);
+        listing.push_str("  ");
+        listing.push_str(&path);
+        listing.push('\n');
+    }
+    Ok(sha256(listing.as_bytes()))
+}
+
+fn walk(
+    fs: &ChartDir,
+    rel: &str,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+    budget: &mut chartfs::Budget,
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        bail!(
+            "{} is nested more than {MAX_DEPTH} directories deep (a symlink loop?)",
+            fs.display(rel).display()
+        );
+    }
+    for name in fs.list(rel)? {
+        let name = name.to_string_lossy();
+        let path = if rel.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        match fs.kind(&path)? {
+            Some(Kind::Dir) => walk(fs, &path, depth + 1, out, budget)?,
+            Some(Kind::File) => {
+                let bytes = fs.read(&path, &chartfs::COMPONENT)?;
+                budget.spend(bytes.len() as u64, fs.display(&path))?;
+                out.push((path, hex(&Sha256::digest(&bytes))));
+            }
+            Some(other) => bail!(
+                "{} is {}; a locked chart holds only regular files and directories",
+                fs.display(&path).display(),
+                other.describe()
+            ),
+            None => bail!(
+                "{} is a dangling symlink; a locked chart holds only regular files and \
+                 directories",
+                fs.display(&path).display()
+            ),
+        }
+    }
+    Ok(())
+}
