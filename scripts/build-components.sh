@@ -140,7 +140,33 @@ install_component() {
   say "installed $dir/$sub.wasm ($(wc -c <"$built") bytes)"
 }
 
+# Test fixtures built with the wasmchart-component helpers (host tests
+# guest_errors.rs): plugins/{js,python}/fixtures/<name> -> $OUT/{js,python}/<name>.wasm
+build_js_fixture() {
+  local name=$1 out=$OUT/js/$1.wasm helper=plugins/js/wasmchart-component
+  if ! stale "$out" "plugins/js/fixtures/$name" "$helper/src" "$helper/bin" "$helper/wit" plugins/js/package-lock.json; then
+    say "js: fixture $name is up to date"
+    return
+  fi
+  mkdir -p "$OUT/js"
+  node "$helper/bin/wasmchart-build-js.mjs" "plugins/js/fixtures/$name/component.js" -o "$out" |
+    sed 's/^/build-components: js: /'
+}
+
+build_python_fixture() {
+  local name=$1 out=$OUT/python/$1.wasm helper=plugins/python/wasmchart-component
+  if ! stale "$out" "plugins/python/fixtures/$name" "$helper/wasmchart_component" plugins/python/requirements.txt; then
+    say "python: fixture $name is up to date"
+    return
+  fi
+  mkdir -p "$OUT/python"
+  .venv/bin/python "$helper/wasmchart_component/build.py" "plugins/python/fixtures/$name/app.py" -o "$out" |
+    sed 's/^/build-components: python: /'
+}
+
 build_rust
+build_js_fixture guest-errors
+build_python_fixture guest-errors
 for entry in "${COMPONENTS[@]}"; do
   read -r sub lang _ <<<"$entry"
   case $lang in

@@ -148,6 +148,25 @@ impl HostState {
     }
 }
 
+impl HostState {
+    /// The last line the component wrote, from stderr, else stdout, else
+    /// its `log` calls: for a crashed JavaScript or Python component, whose
+    /// runtime prints no panic message.
+    pub fn last_output(&self) -> Option<String> {
+        let last_line = |bytes: Vec<u8>| {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            text.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_string)
+        };
+        let line = last_line(self.stderr.peek())
+            .or_else(|| last_line(self.stdout.peek()))
+            .or_else(|| self.logs.lines.last().map(|l| l.message.clone()))?;
+        Some(truncate(&crate::text::escape(&line), 1024))
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
