@@ -789,3 +789,59 @@ fn init_builds_dependencies_only_when_there_is_a_lock() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("error: no registry"));
 }
+
+#[test]
+fn init_installs_what_chart_lock_pins_and_refuses_a_tampered_lock() {
+    let sidecar = Sidecar::real();
+    let mut env = vec![
+        ("ARGOCD_APP_NAME", "imprun"),
+        ("ARGOCD_ENV_WASMCHART_ENV", "staging"),
+        ("WASMCHART_SECRET_KEY", KEY),
+        PASS_OAUTH,
+    ];
+    env.extend(OAUTH.iter().copied());
+    let unlocked = expect_success(&sidecar.generate(&env));
+
+    // The umbrella's author locked it (file:// dependencies: no registry needed).
+    let mut lock = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+    lock.args(["dependency", "update", "."])
+        .current_dir(sidecar.app())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sidecar.path().join("home"));
+    expect_success(&run_bounded(lock, BOUND).0);
+    let lock_file = sidecar.app().join("Chart.lock");
+    let pinned = fs::read_to_string(&lock_file).expect("Chart.lock written");
+
+    let init = argv(&plugin()["spec"]["init"]);
+    expect_success(&sidecar.run(&init, &sidecar.app(), &env));
+    assert_eq!(
+        expect_success(&sidecar.generate(&env)),
+        unlocked,
+        "the locked render is the same render"
+    );
+
+    // One component digest changed in the lock: init fails naming the dependency.
+    let digest = pinned
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("mongodb.wasm: sha256:"))
+        .expect("the lock pins mongodb's component");
+    let forged: String = digest
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    fs::write(&lock_file, pinned.replace(digest, &forged)).unwrap();
+    let out = sidecar.run(&init, &sidecar.app(), &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: ") && err.contains("dependency 'mongodb'"),
+        "{err}"
+    );
+    let out = sidecar.generate(&env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing rendered from unpinned bytes"
+    );
+}
