@@ -1,0 +1,525 @@
+//! `wasmchart push`/`pull`/`registry login` against a real registry (Distribution 2.8, see
+//! [`super::registry`]) and against Helm itself (helm-python-sdk in .venv): byte-identical
+//! round trips, Helm interop both ways, credentials from every place Helm users keep them,
+//! TLS with and without the CA, a tampered blob, a missing version.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use super::registry::{PASSWORD, Registry, USER};
+use super::support::{expect_error, expect_success, repo_root, run_bounded};
+
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A temporary home with no credentials in it, so the developer's own never leak in.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("HOME", self.path().join("home"))
+            .env("DOCKER_CONFIG", self.path().join("docker"))
+            .env("HELM_REGISTRY_CONFIG", self.path().join("helm/config.json"))
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("RUST_BACKTRACE");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run_bounded(self.cmd(args), BOUND).0
+    }
+
+    /// Runs with `stdin` piped in (for --password-stdin), under the same bound.
+    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let pid = child.id();
+        let guard = std::thread::spawn(move || {
+            std::thread::sleep(BOUND);
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        });
+        let out = child.wait_with_output().unwrap();
+        drop(guard);
+        out
+    }
+
+    /// A chart directory NAME with `version`, packaged by Helm into this env's dir.
+    fn package(&self, name: &str, version: &str) -> PathBuf {
+        let src = self.path().join("src").join(format!("{name}-{version}"));
+        let chart = src.join(name);
+        std::fs::create_dir_all(chart.join("files")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!(
+                "apiVersion: v2\nname: {name}\nversion: {version}\ndescription: test chart \
+                 {name}\nhome: https://example.com/{name}\ncomponent: component.wasm\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(chart.join("values.yaml"), "replicas: 2\n").unwrap();
+        std::fs::write(
+            chart.join("component.wasm"),
+            b"\0asm\x0d\0\x01\0not-a-real-one",
+        )
+        .unwrap();
+        std::fs::write(chart.join("files/config.txt"), "hello\n").unwrap();
+        python(&format!(
+            "from helm_python import chart\nprint(chart.package({:?}, destination={:?}))",
+            chart.display().to_string(),
+            self.path().display().to_string()
+        ));
+        self.path().join(format!("{name}-{version}.tgz"))
+    }
+}
+
+/// Runs Python from .venv (Helm's engine) and returns stdout; asserts success.
+fn python(code: &str) -> String {
+    let mut cmd = Command::new(repo_root().join(".venv/bin/python"));
+    cmd.args(["-c", code]);
+    let out = run_bounded(cmd, BOUND).0;
+    assert!(
+        out.status.success(),
+        "python failed:\n{code}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    format!("sha256:{}", text.split_whitespace().next().unwrap())
+}
+
+/// The value after `key: ` on stdout.
+fn line<'a>(stdout: &'a str, key: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no {key:?} line in:\n{stdout}"))
+}
+
+/// The manifest digest a tag points at, from the registry's own storage.
+fn tag_digest(reg: &Registry, repo: &str, tag: &str) -> String {
+    let link = reg
+        .storage()
+        .join("docker/registry/v2/repositories")
+        .join(repo)
+        .join("_manifests/tags")
+        .join(tag)
+        .join("current/link");
+    std::fs::read_to_string(&link)
+        .unwrap_or_else(|e| panic!("{}: {e}", link.display()))
+        .trim()
+        .to_string()
+}
+
+fn blob_json(reg: &Registry, digest: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(reg.blob_file(digest)).unwrap()).unwrap()
+}
+
+#[test]
+fn push_then_pull_is_byte_identical_and_the_digests_are_the_registrys() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let archive = env.package("web", "1.2.3+build.7");
+    let dest = reg.url("charts");
+    let out = env.run(&["push", archive.to_str().unwrap(), &dest, "--plain-http"]);
+    let pushed = expect_success(&out);
+    let reference = format!("{}/charts/web:1.2.3_build.7", reg.host);
+    assert_eq!(line(&pushed, "Pushed"), reference);
+    assert_eq!(line(&pushed, "Archive digest"), sha256_file(&archive));
+    let manifest = line(&pushed, "Digest");
+    assert_eq!(manifest, tag_digest(&reg, "charts/web", "1.2.3_build.7"));
+    assert_eq!(sha256_file(&reg.blob_file(manifest)), manifest);
+
+    let out = env.run(&[
+        "pull",
+        &reg.url("charts/web"),
+        "--version",
+        "^1.2",
+        "--plain-http",
+        "-d",
+        "got",
+        "--untar",
+    ]);
+    let pulled = expect_success(&out);
+    assert_eq!(line(&pulled, "Pulled"), reference);
+    assert_eq!(line(&pulled, "Digest"), manifest);
+    let got = env.path().join("got/web-1.2.3+build.7.tgz");
+    assert_eq!(
+        std::fs::read(&got).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("got/web/files/config.txt")).unwrap(),
+        "hello\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(env.path().join("got"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn helm_pulls_what_we_push_and_we_pull_what_helm_pushes() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let archive = env.package("api", "0.3.0");
+    std::fs::create_dir_all(env.path().join("helm-got")).unwrap();
+    expect_success(&env.run(&[
+        "push",
+        archive.to_str().unwrap(),
+        &reg.url("ours"),
+        "--plain-http",
+    ]));
+    let meta = python(&format!(
+        "import json\nfrom helm_python import registry, chart\n\
+         registry.pull({:?}, version='0.3.0', destination={:?}, plain_http=True)\n\
+         c = chart.Chart.load({:?})\nprint(json.dumps(c.metadata))",
+        reg.url("ours/api"),
+        env.path().join("helm-got").display().to_string(),
+        env.path()
+            .join("helm-got/api-0.3.0.tgz")
+            .display()
+            .to_string(),
+    ));
+    let meta: serde_json::Value = serde_json::from_str(meta.trim()).unwrap();
+    assert_eq!(meta["name"], "api", "{meta}");
+    assert_eq!(meta["version"], "0.3.0", "{meta}");
+    assert_eq!(meta["description"], "test chart api", "{meta}");
+
+    python(&format!(
+        "from helm_python import registry\nregistry.push({:?}, {:?}, plain_http=True)",
+        archive.display().to_string(),
+        reg.url("theirs")
+    ));
+    let pulled = expect_success(&env.run(&[
+        "pull",
+        &reg.url("theirs/api"),
+        "--version",
+        "0.3.0",
+        "--plain-http",
+        "-d",
+        "ours-got",
+    ]));
+    assert_eq!(
+        std::fs::read(env.path().join("ours-got/api-0.3.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    // Same layer and a byte-identical config blob; Helm's manifest only adds `created`.
+    let helm = blob_json(&reg, &tag_digest(&reg, "theirs/api", "0.3.0"));
+    let ours = blob_json(&reg, &tag_digest(&reg, "ours/api", "0.3.0"));
+    assert_eq!(
+        line(&pulled, "Digest"),
+        tag_digest(&reg, "theirs/api", "0.3.0")
+    );
+    assert_eq!(helm["config"], ours["config"]);
+    assert_eq!(helm["layers"], ours["layers"]);
+    let mut helm_notes = helm["annotations"].as_object().unwrap().clone();
+    helm_notes.remove("org.opencontainers.image.created");
+    assert_eq!(serde_json::Value::Object(helm_notes), ours["annotations"]);
+}
+
+#[test]
+fn credentials_flags_docker_config_and_login() {
+    let reg = Registry::start_with(Some((USER, PASSWORD)), false);
+    let env = Env::new();
+    let archive = env.package("auth", "1.0.0");
+    let a = archive.to_str().unwrap();
+    let dest = reg.url("private");
+
+    let err = expect_error(&env.run(&["push", a, &dest, "--plain-http"]));
+    assert!(
+        err.contains(&reg.host) && err.contains("401 unauthorized"),
+        "{err}"
+    );
+    assert!(err.contains("no credentials were found"), "{err}");
+
+    let err = expect_error(&env.run_stdin(
+        &[
+            "push",
+            a,
+            &dest,
+            "--plain-http",
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        "wrong-password\n",
+    ));
+    assert!(
+        err.contains("401 unauthorized") && err.contains("were rejected"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong-password"),
+        "the password leaked: {err}"
+    );
+
+    expect_success(&env.run_stdin(
+        &[
+            "push",
+            a,
+            &dest,
+            "--plain-http",
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+
+    // Docker's config.json, as `docker login` writes it.
+    std::fs::create_dir_all(env.path().join("docker")).unwrap();
+    let token = python(&format!(
+        "import base64\nprint(base64.b64encode(b'{USER}:{PASSWORD}').decode())"
+    ));
+    std::fs::write(
+        env.path().join("docker/config.json"),
+        format!(
+            r#"{{"auths":{{"http://{}":{{"auth":"{}"}}}}}}"#,
+            reg.host,
+            token.trim()
+        ),
+    )
+    .unwrap();
+    expect_success(&env.run(&[
+        "pull",
+        &reg.url("private/auth"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d1",
+    ]));
+    std::fs::remove_file(env.path().join("docker/config.json")).unwrap();
+
+    // `registry login` checks the password, then stores it (0600) where pull finds it.
+    let err = expect_error(&env.run_stdin(
+        &[
+            "registry",
+            "login",
+            &reg.host,
+            "--plain-http",
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        "nope",
+    ));
+    assert!(err.contains("401 unauthorized"), "{err}");
+    assert!(!env.path().join("helm/config.json").exists());
+    let out = env.run_stdin(
+        &[
+            "registry",
+            "login",
+            &reg.host,
+            "--plain-http",
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(env.path().join("helm/config.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    expect_success(&env.run(&[
+        "pull",
+        &reg.url("private/auth"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d2",
+    ]));
+}
+
+#[test]
+fn tls_needs_the_ca_file() {
+    let reg = Registry::start_with(None, true);
+    let env = Env::new();
+    let archive = env.package("tls", "2.0.0");
+    let a = archive.to_str().unwrap();
+    let dest = reg.url("secure");
+    let err = expect_error(&env.run(&["push", a, &dest]));
+    assert!(
+        err.contains(&reg.host) && err.contains("certificate"),
+        "{err}"
+    );
+    assert!(err.contains("--ca-file"), "{err}");
+    let ca = reg.ca.clone().unwrap();
+    let ca = ca.to_str().unwrap();
+    expect_success(&env.run(&["push", a, &dest, "--ca-file", ca]));
+    expect_success(&env.run(&[
+        "pull",
+        &reg.url("secure/tls"),
+        "--version",
+        "2.0.0",
+        "--ca-file",
+        ca,
+        "-d",
+        "d",
+    ]));
+    assert_eq!(
+        std::fs::read(env.path().join("d/tls-2.0.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+}
+
+#[test]
+fn a_tampered_blob_is_refused_naming_the_digest_and_nothing_is_written() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let archive = env.package("tamper", "1.0.0");
+    let pushed = expect_success(&env.run(&[
+        "push",
+        archive.to_str().unwrap(),
+        &reg.url("t"),
+        "--plain-http",
+    ]));
+    let layer = line(&pushed, "Archive digest").to_string();
+    let blob = reg.blob_file(&layer);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let out = env.run(&[
+        "pull",
+        &reg.url("t/tamper"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d",
+    ]);
+    let err = expect_error(&out);
+    assert!(
+        err.contains(&layer)
+            && err.contains("does not match the digest")
+            && err.contains("tampered"),
+        "{err}"
+    );
+    let written = std::fs::read_dir(env.path().join("d")).map_or(0, |d| d.count());
+    assert_eq!(written, 0, "nothing may be written for a refused pull");
+
+    // Longer than the manifest declares: refused before it is all read.
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("t/tamper"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d",
+    ]));
+    assert!(err.contains(&layer) && err.contains("declares"), "{err}");
+}
+
+#[test]
+fn a_missing_version_lists_what_exists_and_bad_input_is_named() {
+    let reg = Registry::start();
+    let env = Env::new();
+    for v in ["1.0.0", "1.1.0"] {
+        let a = env.package("multi", v);
+        expect_success(&env.run(&["push", a.to_str().unwrap(), &reg.url("m"), "--plain-http"]));
+    }
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("m/multi"),
+        "--version",
+        "2.0.0",
+        "--plain-http",
+    ]));
+    assert!(
+        err.contains("has no version 2.0.0") && err.contains("versions available: 1.1.0, 1.0.0"),
+        "{err}"
+    );
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("m/multi"),
+        "--version",
+        "^3",
+        "--plain-http",
+    ]));
+    assert!(
+        err.contains("no version matching \"^3\"") && err.contains("1.1.0, 1.0.0"),
+        "{err}"
+    );
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("m/absent"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+    ]));
+    assert!(
+        err.contains("no such chart") && err.contains("m/absent"),
+        "{err}"
+    );
+    let got =
+        expect_success(&env.run(&["pull", &reg.url("m/multi"), "--plain-http", "-d", "newest"]));
+    assert!(got.contains(":1.1.0"), "{got}");
+
+    // An archive whose file name disagrees with its Chart.yaml is not pushed.
+    let a = env.package("multi", "1.0.0");
+    let renamed = env.path().join("other-1.0.0.tgz");
+    std::fs::copy(&a, &renamed).unwrap();
+    let err = expect_error(&env.run(&[
+        "push",
+        renamed.to_str().unwrap(),
+        &reg.url("m"),
+        "--plain-http",
+    ]));
+    assert!(
+        err.contains("multi-1.0.0.tgz") && err.contains("other-1.0.0.tgz"),
+        "{err}"
+    );
+    let err = expect_error(&env.run(&["push", a.to_str().unwrap(), "https://h/x"]));
+    assert!(err.contains("must start with oci://"), "{err}");
+    // Plain HTTP spoken to by an HTTPS client: the hint names the flag.
+    let err = expect_error(&env.run(&["pull", &reg.url("m/multi"), "--version", "1.0.0"]));
+    assert!(err.contains("--plain-http"), "{err}");
+}
