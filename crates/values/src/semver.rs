@@ -58,6 +58,20 @@ impl Version {
     }
 }
 
+/// Precedence as Masterminds orders versions (build metadata ignored), so a registry's tags
+/// or a repository index can be sorted newest first when resolving a constraint.
+impl PartialOrd for Version {
+    fn partial_cmp(&self, o: &Version) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, o: &Version) -> Ordering {
+        self.cmp_to(o)
+    }
+}
+
 fn cmp_pre(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, true) => return Ordering::Equal,
@@ -307,6 +321,13 @@ pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
     any
 }
 
+/// Whether `version` satisfies the Masterminds constraint `constraint` (`^1.2`, `~1.2.0`,
+/// `>= 1, < 2`, `1.x`, an exact version): what `pull --version` and `dependency update`
+/// resolve a registry's tags against. Same rules as [`is_compatible_range`].
+pub fn matches(constraint: &str, version: &str) -> bool {
+    is_compatible_range(constraint, version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +348,16 @@ mod tests {
         assert!(!is_compatible_range(">=1.0.0", "1.1.0-rc.1"));
         assert!(Version::parse("v1.2").is_some());
         assert!(Version::parse("1.2.3.4").is_none());
+    }
+
+    #[test]
+    fn matches_and_orders() {
+        assert!(matches("^1.2", "1.10.0"));
+        assert!(!matches("^1.2", "2.0.0"));
+        let v = |s| Version::parse(s).unwrap();
+        assert!(v("1.10.0") > v("1.9.0"));
+        assert!(v("1.0.0") > v("1.0.0-rc.2"));
+        assert!(v("1.0.0-rc.10") > v("1.0.0-rc.2"));
+        assert_eq!(v("1.0.0+a").cmp(&v("1.0.0+b")), Ordering::Equal);
     }
 }
