@@ -56,6 +56,9 @@ pub struct Observed {
 ///
 /// A file cannot be read, or breaks a rule of the confined reader.
 pub fn observe(umbrella: &ChartDir, sub: &Chart) -> Result<Observed> {
+    let mut components = BTreeMap::new();
+    let mut known = BTreeMap::new();
+    collect_components(sub, sub, "", &mut components, &mut known)?;
     let (place, packaged, digest) = match sub.fs().packaged() {
         Some(tree) => {
             let rel = relative(umbrella.path(), tree.archive());
@@ -64,11 +67,9 @@ pub fn observe(umbrella: &ChartDir, sub: &Chart) -> Result<Observed> {
         }
         None => {
             let rel = relative(umbrella.path(), sub.dir());
-            (rel, false, dir_digest(sub.fs())?)
+            (rel, false, dir_digest_with(sub.fs(), &known)?)
         }
     };
-    let mut components = BTreeMap::new();
-    collect_components(sub, "", &mut components)?;
     Ok(Observed {
         name: sub.name().to_string(),
         version: sub.version().to_string(),
@@ -87,10 +88,15 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// Adds the components of `chart` and its subcharts to `out` (by lock path) and, for those
+/// in unpacked directories, to `known` (by path inside `root`'s directory), so the listing
+/// digest reuses the component digests instead of hashing the same bytes again.
 fn collect_components(
+    root: &Chart,
     chart: &Chart,
     prefix: &str,
     out: &mut BTreeMap<String, String>,
+    known: &mut BTreeMap<String, String>,
 ) -> Result<()> {
     let path = chart
         .metadata()
@@ -98,13 +104,21 @@ fn collect_components(
         .as_deref()
         .and_then(|c| chartfs::relative_path(c).ok());
     if let (Some(path), Some(digest)) = (path, component_digest(chart)?) {
-        out.insert(
-            format!("{prefix}{}", relative(Path::new(""), &path)),
-            digest,
-        );
+        let path = relative(Path::new(""), &path);
+        if chart.fs().packaged().is_none() {
+            let dir = relative(root.dir(), chart.dir());
+            let file = if dir.is_empty() {
+                path.clone()
+            } else {
+                format!("{dir}/{path}")
+            };
+            known.insert(file, digest.clone());
+        }
+        out.insert(format!("{prefix}{path}"), digest);
     }
     for sub in chart.subcharts() {
-        collect_components(sub, &format!("{prefix}charts/{}/", sub.name()), out)?;
+        let prefix = format!("{prefix}charts/{}/", sub.name());
+        collect_components(root, sub, &prefix, out, known)?;
     }
     Ok(())
 }
@@ -125,12 +139,24 @@ const MAX_DIR_BYTES: u64 = 1 << 30;
 /// A file that is not regular (FIFO, device, dangling or escaping symlink), unreadable, or
 /// over the caps.
 pub fn dir_digest(fs: &ChartDir) -> Result<String> {
+    dir_digest_with(fs, &BTreeMap::new())
+}
+
+/// [`dir_digest`], taking the digests of the files in `known` (by path) as given: the
+/// components, already hashed by [`component_digest`].
+fn dir_digest_with(fs: &ChartDir, known: &BTreeMap<String, String>) -> Result<String> {
     let mut lines = Vec::new();
     let mut budget = chartfs::Budget::new(chartfs::Limit {
         what: "the files of one unpacked dependency together (hashed for the lock)",
         bytes: MAX_DIR_BYTES,
     });
-    walk(fs, "", 0, &mut lines, &mut budget)?;
+    let mut walk = Walk {
+        fs,
+        known,
+        out: &mut lines,
+        budget: &mut budget,
+    };
+    walk.dir("", 0)?;
     lines.sort();
     let mut listing = String::new();
     for (path, digest) in lines {
@@ -142,44 +168,57 @@ pub fn dir_digest(fs: &ChartDir) -> Result<String> {
     Ok(sha256(listing.as_bytes()))
 }
 
-fn walk(
-    fs: &ChartDir,
-    rel: &str,
-    depth: usize,
-    out: &mut Vec<(String, String)>,
-    budget: &mut chartfs::Budget,
-) -> Result<()> {
-    if depth > MAX_DEPTH {
-        bail!(
-            "{} is nested more than {MAX_DEPTH} directories deep (a symlink loop?)",
-            fs.display(rel).display()
-        );
-    }
-    for name in fs.list(rel)? {
-        let name = name.to_string_lossy();
-        let path = if rel.is_empty() {
-            name.into_owned()
-        } else {
-            format!("{rel}/{name}")
-        };
-        match fs.kind(&path)? {
-            Some(Kind::Dir) => walk(fs, &path, depth + 1, out, budget)?,
-            Some(Kind::File) => {
-                let bytes = fs.read(&path, &chartfs::COMPONENT)?;
-                budget.spend(bytes.len() as u64, fs.display(&path))?;
-                out.push((path, hex(&Sha256::digest(&bytes))));
-            }
-            Some(other) => bail!(
-                "{} is {}; a locked chart holds only regular files and directories",
-                fs.display(&path).display(),
-                other.describe()
-            ),
-            None => bail!(
-                "{} is a dangling symlink; a locked chart holds only regular files and \
-                 directories",
-                fs.display(&path).display()
-            ),
+struct Walk<'a> {
+    fs: &'a ChartDir,
+    known: &'a BTreeMap<String, String>,
+    out: &'a mut Vec<(String, String)>,
+    budget: &'a mut chartfs::Budget,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, rel: &str, depth: usize) -> Result<()> {
+        let fs = self.fs;
+        if depth > MAX_DEPTH {
+            bail!(
+                "{} is nested more than {MAX_DEPTH} directories deep (a symlink loop?)",
+                fs.display(rel).display()
+            );
         }
+        for name in fs.list(rel)? {
+            let name = name.to_string_lossy();
+            let path = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            match fs.kind(&path)? {
+                Some(Kind::Dir) => self.dir(&path, depth + 1)?,
+                Some(Kind::File) => self.file(path)?,
+                Some(other) => bail!(
+                    "{} is {}; a locked chart holds only regular files and directories",
+                    fs.display(&path).display(),
+                    other.describe()
+                ),
+                None => bail!(
+                    "{} is a dangling symlink; a locked chart holds only regular files and \
+                     directories",
+                    fs.display(&path).display()
+                ),
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn file(&mut self, path: String) -> Result<()> {
+        if let Some(digest) = self.known.get(&path) {
+            let hex = digest.trim_start_matches("sha256:").to_string();
+            self.out.push((path, hex));
+            return Ok(());
+        }
+        let bytes = self.fs.read(&path, &chartfs::COMPONENT)?;
+        self.budget
+            .spend(bytes.len() as u64, self.fs.display(&path))?;
+        self.out.push((path, hex(&Sha256::digest(&bytes))));
+        Ok(())
+    }
 }

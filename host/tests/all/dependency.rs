@@ -585,3 +585,51 @@ fn registry_round_trip_pins_and_renders_exactly_the_unpacked_original() {
     assert!(err.contains("redis"), "{err}");
     assert_eq!(snapshot(&fresh), before, "nothing written");
 }
+
+#[test]
+fn update_refuses_unsupported_repositories_atomically_and_helm_locks_only_warn() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    redis_source(&tmp.path().join("src/redis"));
+    let u = umbrella(&tmp.path().join("u"), "^0.1", "file://../src/redis");
+    let yaml = fs::read_to_string(u.join("Chart.yaml")).unwrap();
+    fs::write(
+        u.join("Chart.yaml"),
+        format!(
+            "{yaml}  - name: other\n    version: 1.0.0\n    repository: https://charts.example.com\n"
+        ),
+    )
+    .unwrap();
+    let err = expect_error(&wasmchart(&u, &["dependency", "update"]));
+    assert!(
+        err.contains("dependency 'other'") && err.contains("classic chart repository"),
+        "{err}"
+    );
+    assert!(
+        !u.join("Chart.lock").exists() && !u.join("charts").exists(),
+        "nothing written"
+    );
+    // A lock as Helm writes it (no digests): a warning, an error under --verify-lock.
+    fs::write(u.join("Chart.yaml"), &yaml).unwrap();
+    expect_success(&wasmchart(&u, &["dependency", "update"]));
+    let lock = fs::read_to_string(u.join("Chart.lock")).unwrap();
+    let helm_lock: String = lock
+        .lines()
+        .filter(|l| {
+            !l.starts_with("  digest:") && !l.starts_with("- components:") && !l.starts_with("    ")
+        })
+        .map(|l| format!("{}\n", l.replace("  name:", "- name:")))
+        .collect();
+    fs::write(u.join("Chart.lock"), &helm_lock).unwrap();
+    let out = wasmchart(&u, &["render", "."]);
+    expect_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pins no content for redis"),
+        "{helm_lock}\n{stderr}"
+    );
+    let err = expect_error(&wasmchart(&u, &["render", ".", "--verify-lock"]));
+    assert!(
+        err.contains("--verify-lock requires pinned components"),
+        "{err}"
+    );
+}
