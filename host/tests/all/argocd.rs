@@ -742,6 +742,14 @@ fn a_chart_cannot_read_the_root_key_from_the_sidecar_environment() {
             && err.contains("set the environment variable WASMCHART_SECRET_KEY"),
         "{err}"
     );
+    assert!(
+        err.ends_with(
+            "wasmchart-argocd: wasmchart sees only the sidecar variables named in \
+             WASMCHART_ARGOCD_PASS_ENV (\"GITHUB_CLIENT_ID GITHUB_CLIENT_SECRET GOOGLE_CLIENT_ID \
+             GOOGLE_CLIENT_SECRET\"): set the variable in the sidecar and add its name there\n"
+        ),
+        "the hint follows the error: {err}"
+    );
     assert!(!err.contains(KEY) && !err.contains(encoded), "{err}");
 }
 
