@@ -165,15 +165,12 @@ fn new_build_render_in_three_languages_from_an_empty_directory() {
     let out = wasmchart(&umbrella, &["build", "."], SLOW);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "build failed:\n{err}");
-    for (name, command) in [
-        ("a", "cargo build --release --target wasm32-wasip2"),
-        ("b", ""),
-        ("c", ""),
-    ] {
-        assert!(
-            err.contains(&format!("building {name}: {command}")),
-            "{err}"
-        );
+    assert!(
+        err.contains("building a: cargo build --release --target wasm32-wasip2\n"),
+        "{err}"
+    );
+    for name in ["a", "b", "c"] {
+        assert!(err.contains(&format!("building {name}: ")), "{err}");
         assert!(
             err.contains(&format!("built {name}: ./charts/{name}/{name}.wasm (")),
             "{err}"

@@ -4,6 +4,18 @@ use crate::{RenderError, Values, invalid};
 use serde_json::{Value, json};
 
 /// A resolved container image.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, image, serde_json::json};
+///
+/// let values = Values::from_value(json!({"image": {"tag": "7.4"}}));
+/// let image = image::resolve(&values, "image", "redis", "7.2")?;
+/// assert_eq!(image.reference, "redis:7.4");
+/// assert_eq!(image.pull_policy, "IfNotPresent");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
     /// Full reference, e.g. `registry.example/redis:7.4.2`.
@@ -23,6 +35,20 @@ const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
 /// # Errors
 ///
 /// `invalid-values` naming the key on a wrong type or an unknown pull policy.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, image, serde_json::json};
+///
+/// let values = Values::from_value(json!({
+///     "global": {"imageRegistry": "mirror.example"},
+///     "image": {"repository": "bitnami/redis", "digest": "sha256:abc"},
+/// }));
+/// let image = image::resolve(&values, "image", "redis", "7.2")?;
+/// assert_eq!(image.reference, "mirror.example/bitnami/redis@sha256:abc");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn resolve(
     values: &Values,
     section: &str,
@@ -70,6 +96,19 @@ pub fn resolve(
 /// # Errors
 ///
 /// `invalid-values` naming the item with the wrong shape.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, image, serde_json::json};
+///
+/// let values = Values::from_value(json!({
+///     "global": {"imagePullSecrets": ["shared"]},
+///     "imagePullSecrets": [{"name": "own"}, "shared"],
+/// }));
+/// assert_eq!(image::pull_secrets(&values)?, [json!({"name": "shared"}), json!({"name": "own"})]);
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn pull_secrets(values: &Values) -> Result<Vec<Value>, RenderError> {
     let mut names: Vec<String> = Vec::new();
     for path in ["global.imagePullSecrets", "imagePullSecrets"] {

@@ -8,18 +8,61 @@ use crate::{RenderError, RenderInput, Values};
 use std::collections::BTreeMap;
 
 /// Label keys from the Kubernetes recommended set.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(wasmchart_sdk::labels::NAME, "app.kubernetes.io/name");
+/// ```
 pub const NAME: &str = "app.kubernetes.io/name";
 /// Label key for the release (instance) name.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(wasmchart_sdk::labels::INSTANCE, "app.kubernetes.io/instance");
+/// ```
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
 /// Label key for the application version.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(wasmchart_sdk::labels::VERSION, "app.kubernetes.io/version");
+/// ```
 pub const VERSION: &str = "app.kubernetes.io/version";
 /// Label key for the component role inside the app (e.g. `master`).
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use wasmchart_sdk::labels::COMPONENT;
+///
+/// let mut labels = BTreeMap::new();
+/// labels.insert(COMPONENT.to_string(), "metrics".to_string());
+/// ```
 pub const COMPONENT: &str = "app.kubernetes.io/component";
 /// Label key for the chart that made the object.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(wasmchart_sdk::labels::HELM_CHART, "helm.sh/chart");
+/// ```
 pub const HELM_CHART: &str = "helm.sh/chart";
 
 /// Kubernetes names are at most 63 characters (DNS-1123 label); Helm trims
 /// and drops a trailing `-` the same way.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::labels::trunc63;
+///
+/// assert_eq!(trunc63(&"a".repeat(70)).len(), 63);
+/// assert_eq!(trunc63(&format!("{}-b", "a".repeat(62))), "a".repeat(62), "no trailing '-'");
+/// ```
 pub fn trunc63(name: &str) -> String {
     let cut: String = name.chars().take(63).collect();
     cut.trim_end_matches('-').to_string()
@@ -30,6 +73,17 @@ pub fn trunc63(name: &str) -> String {
 /// # Errors
 ///
 /// `invalid-values` when `nameOverride` is not a string.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, labels, serde_json::json, testing};
+///
+/// let input = testing::input("redis", json!({}));
+/// let values = Values::from_value(json!({"nameOverride": "cache"}));
+/// assert_eq!(labels::chart_name(&input, &values)?, "cache");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn chart_name(input: &RenderInput, values: &Values) -> Result<String, RenderError> {
     let name = values
         .non_empty_str("nameOverride")?
@@ -43,6 +97,18 @@ pub fn chart_name(input: &RenderInput, values: &Values) -> Result<String, Render
 /// # Errors
 ///
 /// `invalid-values` when `nameOverride` or `fullnameOverride` is not a string.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, labels, serde_json::json, testing};
+///
+/// let input = testing::input("redis", json!({}));   // release "release"
+/// assert_eq!(labels::fullname(&input, &Values::from_value(json!({})))?, "release-redis");
+/// let over = Values::from_value(json!({"fullnameOverride": "db"}));
+/// assert_eq!(labels::fullname(&input, &over)?, "db");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn fullname(input: &RenderInput, values: &Values) -> Result<String, RenderError> {
     if let Some(name) = values.non_empty_str("fullnameOverride")? {
         return Ok(trunc63(&name));
@@ -61,6 +127,18 @@ pub fn fullname(input: &RenderInput, values: &Values) -> Result<String, RenderEr
 /// # Errors
 ///
 /// `invalid-values` when `nameOverride` is not a string.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, labels, serde_json::json, testing};
+///
+/// let input = testing::input("redis", json!({}));
+/// let selector = labels::selector(&input, &Values::from_value(json!({})))?;
+/// assert_eq!(selector[labels::NAME], "redis");
+/// assert_eq!(selector[labels::INSTANCE], "release");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn selector(
     input: &RenderInput,
     values: &Values,
@@ -77,6 +155,19 @@ pub fn selector(
 /// # Errors
 ///
 /// `invalid-values` when `nameOverride` or `commonLabels` has the wrong type.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, labels, serde_json::json, testing};
+///
+/// let input = testing::input("redis", json!({}));
+/// let values = Values::from_value(json!({"commonLabels": {"team": "data"}}));
+/// let standard = labels::standard(&input, &values)?;
+/// assert_eq!(standard[labels::HELM_CHART], "redis-0.1.0");
+/// assert_eq!(standard["team"], "data");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn standard(
     input: &RenderInput,
     values: &Values,
@@ -93,6 +184,14 @@ pub fn standard(
 
 /// Makes text a valid label value: at most 63 characters of
 /// `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::labels::label_value;
+///
+/// assert_eq!(label_value("1.0.0+build 7"), "1.0.0_build_7");
+/// ```
 pub fn label_value(text: &str) -> String {
     let cleaned: String = text
         .chars()

@@ -3,7 +3,7 @@
 //! A component implements [`Guest`] (one `render` function: values in,
 //! Kubernetes objects out) and exports it with [`export!`]:
 //!
-//! ```ignore
+//! ```
 //! use wasmchart_sdk::{Guest, RenderError, RenderInput, RenderOutput, Values, manifest};
 //!
 //! struct MyChart;
@@ -40,6 +40,8 @@
 //! contract (`wit/chart.wit`, byte-identical to the repository's), so every
 //! component speaks exactly the same contract version and the crate builds
 //! from any directory (`wasmchart new` vendors it into each Rust project).
+
+#![warn(missing_docs)]
 
 pub mod image;
 pub mod labels;

@@ -12,6 +12,17 @@ use std::collections::BTreeMap;
 /// # Errors
 ///
 /// [`RenderError::Failed`] when `object` is not a JSON object.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{manifest, serde_json::json};
+///
+/// let m = manifest("templates/cm.yaml", &json!({"apiVersion": "v1", "kind": "ConfigMap"}))?;
+/// assert_eq!(m.source, "templates/cm.yaml");
+/// assert!(manifest("templates/x.yaml", &json!([1])).is_err(), "one object, not a list");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn manifest(source: &str, object: &Value) -> Result<Manifest, RenderError> {
     if !object.is_object() {
         return Err(RenderError::Failed(format!(
@@ -29,6 +40,15 @@ pub fn manifest(source: &str, object: &Value) -> Result<Manifest, RenderError> {
 /// Wraps YAML text the component produced itself as a manifest.
 ///
 /// Useful for objects kept as YAML templates inside the component.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::manifest_yaml;
+///
+/// let m = manifest_yaml("templates/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n");
+/// assert!(m.content.starts_with("apiVersion: v1"));
+/// ```
 pub fn manifest_yaml(source: &str, yaml: impl Into<String>) -> Manifest {
     Manifest {
         source: source.to_string(),
@@ -39,6 +59,16 @@ pub fn manifest_yaml(source: &str, yaml: impl Into<String>) -> Manifest {
 /// An object's `metadata`: `name`, `labels`, and `annotations` when there
 /// are any (an empty map is left out, as Helm's `with` does), so every
 /// component spells its objects' metadata the same way.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use wasmchart_sdk::{object_meta, serde_json::json};
+///
+/// let labels = BTreeMap::from([("app".to_string(), "x".to_string())]);
+/// assert_eq!(object_meta("x", &labels, &BTreeMap::new()), json!({"name": "x", "labels": {"app": "x"}}));
+/// ```
 pub fn object_meta(
     name: &str,
     labels: &BTreeMap<String, String>,

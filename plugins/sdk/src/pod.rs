@@ -16,6 +16,20 @@ use std::collections::BTreeMap;
 ///
 /// Helm charts differ here, and a component must keep its chart's rule so
 /// its output matches the Helm chart it replaces.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+/// use wasmchart_sdk::{Values, serde_json::json};
+///
+/// let values = Values::from_value(json!({"resources": {}}));
+/// let omit = PodSettings::read(&values, &PodDefaults::default())?;
+/// assert_eq!(omit.resources, None);
+/// let keep = PodDefaults { empty_map: EmptyMap::Keep, ..PodDefaults::default() };
+/// assert_eq!(PodSettings::read(&values, &keep)?.resources, Some(json!({})));
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmptyMap {
     /// Left out, as `{{- with .Values.resources }}` does.
@@ -29,6 +43,23 @@ pub enum EmptyMap {
 ///
 /// The defaults apply when the key is absent (or `null`); `Default` gives
 /// the plain Helm rule: nothing rendered unless the user sets it.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+/// use wasmchart_sdk::{Values, serde_json::json};
+///
+/// let defaults = PodDefaults {
+///     resources: Some(json!({"requests": {"memory": "64Mi"}})),
+///     security_context_key: "containerSecurityContext",
+///     ..PodDefaults::default()
+/// };
+/// let settings = PodSettings::read(&Values::from_value(json!({})), &defaults)?;
+/// assert_eq!(settings.resources, defaults.resources);
+/// # let _ = EmptyMap::Omit;
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct PodDefaults {
     /// How an empty map the user set renders.
@@ -62,6 +93,20 @@ impl Default for PodDefaults {
 
 /// The validated pod and container knobs; `None` and empty maps are left
 /// out of the objects.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+/// use wasmchart_sdk::{Values, serde_json::json};
+///
+/// let values = Values::from_value(json!({"nodeSelector": {"disk": "ssd"}, "tolerations": []}));
+/// let settings = PodSettings::read(&values, &PodDefaults::default())?;
+/// assert_eq!(settings.node_selector["disk"], "ssd");
+/// assert_eq!(settings.tolerations, None, "an empty list is left out");
+/// # let _ = EmptyMap::Omit;
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PodSettings {
     /// Extra labels on the pod (`podLabels`).
@@ -94,6 +139,17 @@ impl PodSettings {
     /// # Errors
     ///
     /// `invalid-values` naming the key when a knob has the wrong type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"podLabels": "oops"}));
+    /// assert!(PodSettings::read(&values, &PodDefaults::default()).is_err(), "names podLabels");
+    /// # let _ = EmptyMap::Omit;
+    /// ```
     pub fn read(values: &Values, defaults: &PodDefaults) -> Result<Self, RenderError> {
         let map = |path: &str, default: &Option<Value>| {
             pass_map(values, path, defaults.empty_map, default)
@@ -120,6 +176,22 @@ impl PodSettings {
     /// The pod template's `metadata`: `labels`, then `podLabels`, then
     /// `pinned` (labels the selector needs, which `podLabels` must not
     /// change), and `podAnnotations` when there are any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    /// use std::collections::BTreeMap;
+    ///
+    /// let values = Values::from_value(json!({"podLabels": {"app": "x", "tier": "db"}}));
+    /// let settings = PodSettings::read(&values, &PodDefaults::default())?;
+    /// let pinned = BTreeMap::from([("app".to_string(), "redis".to_string())]);
+    /// let meta = settings.template_metadata(&BTreeMap::new(), &pinned);
+    /// assert_eq!(meta, json!({"labels": {"app": "redis", "tier": "db"}}), "podLabels cannot move the selector");
+    /// # let _ = EmptyMap::Omit;
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn template_metadata(
         &self,
         labels: &BTreeMap<String, String>,
@@ -137,6 +209,21 @@ impl PodSettings {
 
     /// Writes the pod-level knobs into a pod `spec`: `imagePullSecrets`,
     /// `securityContext`, `nodeSelector`, `tolerations` and `affinity`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"affinity": {"podAntiAffinity": {}}}));
+    /// let settings = PodSettings::read(&values, &PodDefaults::default())?;
+    /// let mut spec = wasmchart_sdk::serde_json::Map::new();
+    /// settings.apply_to_pod(&mut spec);
+    /// assert!(spec.contains_key("affinity") && !spec.contains_key("nodeSelector"));
+    /// # let _ = EmptyMap::Omit;
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn apply_to_pod(&self, spec: &mut Map<String, Value>) {
         if !self.pull_secrets.is_empty() {
             spec.insert("imagePullSecrets".into(), json!(self.pull_secrets));
@@ -151,6 +238,21 @@ impl PodSettings {
 
     /// Writes the main container's knobs into a container: `resources`,
     /// `securityContext` and the passed-through probes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::pod::{EmptyMap, PodDefaults, PodSettings};
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"resources": {"limits": {"cpu": "1"}}}));
+    /// let settings = PodSettings::read(&values, &PodDefaults::default())?;
+    /// let mut container = wasmchart_sdk::serde_json::Map::new();
+    /// settings.apply_to_container(&mut container);
+    /// assert_eq!(container["resources"], json!({"limits": {"cpu": "1"}}));
+    /// # let _ = EmptyMap::Omit;
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn apply_to_container(&self, container: &mut Map<String, Value>) {
         insert_some(container, "resources", &self.resources);
         insert_some(container, "securityContext", &self.security_context);
@@ -161,6 +263,17 @@ impl PodSettings {
 
 /// Inserts `value` under `key` when there is one; objects leave out what
 /// the user did not set rather than render `null`.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{pod::insert_some, serde_json::{Map, json}};
+///
+/// let mut map = Map::new();
+/// insert_some(&mut map, "a", &None);
+/// insert_some(&mut map, "b", &Some(json!(1)));
+/// assert_eq!(json!(map), json!({"b": 1}));
+/// ```
 pub fn insert_some(map: &mut Map<String, Value>, key: &str, value: &Option<Value>) {
     if let Some(value) = value {
         map.insert(key.into(), value.clone());
@@ -172,6 +285,17 @@ pub fn insert_some(map: &mut Map<String, Value>, key: &str, value: &Option<Value
 /// # Errors
 ///
 /// `invalid-values` when present but not a list.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, pod::non_empty_array, serde_json::json};
+///
+/// let values = Values::from_value(json!({"a": [], "b": [1]}));
+/// assert_eq!(non_empty_array(&values, "a")?, None);
+/// assert_eq!(non_empty_array(&values, "b")?, Some(json!([1])));
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn non_empty_array(values: &Values, path: &str) -> Result<Option<Value>, RenderError> {
     Ok(values
         .opt_array(path)?

@@ -14,6 +14,17 @@ const SERVICE_TYPES: [&str; 3] = ["ClusterIP", "NodePort", "LoadBalancer"];
 ///
 /// `invalid-values` when it is not a string or not one of `ClusterIP`,
 /// `NodePort`, `LoadBalancer`.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, serde_json::json, service};
+///
+/// assert_eq!(service::service_type(&Values::from_value(json!({})))?, "ClusterIP");
+/// let typo = Values::from_value(json!({"service": {"type": "Nodeport"}}));
+/// assert!(service::service_type(&typo).is_err());
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn service_type(values: &Values) -> Result<String, RenderError> {
     let kind = values.str_or("service.type", "ClusterIP")?;
     if SERVICE_TYPES.contains(&kind.as_str()) {
@@ -33,6 +44,16 @@ pub fn service_type(values: &Values) -> Result<String, RenderError> {
 /// # Errors
 ///
 /// `invalid-values` when it is not an integer or outside the range.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, serde_json::json, service};
+///
+/// let values = Values::from_value(json!({"service": {"nodePort": 80}}));
+/// assert!(service::node_port(&values).is_err(), "outside 30000..=32767");
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 pub fn node_port(values: &Values) -> Result<Option<i64>, RenderError> {
     match values.opt_i64("service.nodePort")? {
         Some(port) if !(30000..=32767).contains(&port) => Err(invalid(

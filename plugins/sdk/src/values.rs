@@ -11,6 +11,17 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The merged values of one render.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{Values, serde_json::json};
+///
+/// let values = Values::parse(r#"{"image": {"tag": "7.2"}, "replicas": 2}"#)?;
+/// assert_eq!(values.str_or("image.tag", "latest")?, "7.2");
+/// assert_eq!(values.int_in("replicas", 1..=10, 1)?, 2);
+/// # Ok::<(), wasmchart_sdk::RenderError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Values {
     root: Value,
@@ -18,6 +29,15 @@ pub struct Values {
 
 /// Builds the `invalid-values` error for `path`, e.g.
 /// `key 'service.port': expected an integer, found a string ("x")`.
+///
+/// # Examples
+///
+/// ```
+/// use wasmchart_sdk::{RenderError, invalid};
+///
+/// let e = invalid("service.port", "must not be 0");
+/// assert!(matches!(e, RenderError::InvalidValues(m) if m == "key 'service.port': must not be 0"));
+/// ```
 pub fn invalid(path: &str, why: impl std::fmt::Display) -> RenderError {
     RenderError::InvalidValues(format!("key '{path}': {why}"))
 }
@@ -49,6 +69,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when the text is not a JSON object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{RenderError, Values};
+    ///
+    /// assert!(Values::parse(r#"{"a": 1}"#).is_ok());
+    /// assert!(Values::parse("null").is_ok(), "no values at all is an empty map");
+    /// assert!(matches!(Values::parse("[1]"), Err(RenderError::InvalidValues(_))));
+    /// ```
     pub fn parse(json: &str) -> Result<Self, RenderError> {
         let root: Value = serde_json::from_str(json)
             .map_err(|e| RenderError::InvalidValues(format!("values are not valid JSON: {e}")))?;
@@ -63,16 +93,46 @@ impl Values {
     }
 
     /// Wraps an already parsed value (tests, nested sections).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"a": {"b": true}}));
+    /// assert!(values.bool_or("a.b", false)?);
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn from_value(root: Value) -> Self {
         Values { root }
     }
 
     /// The whole values tree.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"a": 1}));
+    /// assert_eq!(values.root(), &json!({"a": 1}));
+    /// ```
     pub fn root(&self) -> &Value {
         &self.root
     }
 
     /// The value at a dotted `path`, or `None` when absent or `null`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"a": {"b": 1, "gone": null}}));
+    /// assert_eq!(values.get("a.b"), Some(&json!(1)));
+    /// assert_eq!(values.get("a.gone"), None, "null is absent");
+    /// assert_eq!(values.get("a.b.c"), None);
+    /// ```
     pub fn get(&self, path: &str) -> Option<&Value> {
         let mut node = &self.root;
         for key in path.split('.') {
@@ -86,6 +146,18 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"name": "x", "port": 80}));
+    /// assert_eq!(values.opt_str("name")?, Some("x".to_string()));
+    /// assert_eq!(values.opt_str("missing")?, None);
+    /// assert!(values.opt_str("port").is_err(), "a number is not a string");
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn opt_str(&self, path: &str) -> Result<Option<String>, RenderError> {
         match self.get(path) {
             None => Ok(None),
@@ -99,6 +171,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"empty": ""}));
+    /// assert_eq!(values.str_or("empty", "x")?, "");
+    /// assert_eq!(values.str_or("missing", "x")?, "x");
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn str_or(&self, path: &str, default: &str) -> Result<String, RenderError> {
         Ok(self.opt_str(path)?.unwrap_or_else(|| default.to_string()))
     }
@@ -108,6 +191,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"empty": "", "set": "y"}));
+    /// assert_eq!(values.non_empty_str("empty")?, None);
+    /// assert_eq!(values.non_empty_str("set")?, Some("y".to_string()));
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn non_empty_str(&self, path: &str) -> Result<Option<String>, RenderError> {
         Ok(self.opt_str(path)?.filter(|s| !s.is_empty()))
     }
@@ -119,6 +213,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but a list or a map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"image": {"tag": 7.2}}));
+    /// assert_eq!(values.scalar_or("image.tag", "latest")?, "7.2");
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn scalar_or(&self, path: &str, default: &str) -> Result<String, RenderError> {
         match self.get(path) {
             None => Ok(default.to_string()),
@@ -133,6 +237,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a boolean.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"enabled": "yes"}));
+    /// assert_eq!(values.bool_or("missing", true)?, true);
+    /// assert!(values.bool_or("enabled", false).is_err(), "\"yes\" is a string, not a boolean");
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn bool_or(&self, path: &str, default: bool) -> Result<bool, RenderError> {
         match self.get(path) {
             None => Ok(default),
@@ -146,6 +261,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not an integer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"a": 3.0, "b": 3.5}));
+    /// assert_eq!(values.opt_i64("a")?, Some(3));
+    /// assert!(values.opt_i64("b").is_err());
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn opt_i64(&self, path: &str) -> Result<Option<i64>, RenderError> {
         let Some(value) = self.get(path) else {
             return Ok(None);
@@ -166,6 +292,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not an integer in `range`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"replicas": 0}));
+    /// assert!(values.int_in("replicas", 1..=10, 1).is_err(), "0 is out of range");
+    /// assert_eq!(values.int_in("missing", 1..=10, 1)?, 1);
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn int_in(
         &self,
         path: &str,
@@ -188,6 +325,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a valid port number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"service": {"port": 6379}}));
+    /// assert_eq!(values.port_or("service.port", 80)?, 6379);
+    /// assert_eq!(values.port_or("metrics.port", 9121)?, 9121);
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn port_or(&self, path: &str, default: u16) -> Result<u16, RenderError> {
         let n = self.int_in(path, 1..=65535, i64::from(default))?;
         u16::try_from(n).map_err(|_| invalid(path, format!("{n} is not a port")))
@@ -198,6 +346,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"resources": {"limits": {}}}));
+    /// assert!(values.opt_object("resources")?.is_some_and(|m| m.contains_key("limits")));
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn opt_object(&self, path: &str) -> Result<Option<&Map<String, Value>>, RenderError> {
         match self.get(path) {
             None => Ok(None),
@@ -212,6 +370,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({}));
+    /// assert_eq!(values.object_or("affinity", json!({}))?, json!({}));
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn object_or(&self, path: &str, default: Value) -> Result<Value, RenderError> {
         Ok(self
             .opt_object(path)?
@@ -224,6 +392,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"tolerations": [{"key": "a"}]}));
+    /// assert_eq!(values.opt_array("tolerations")?.map(Vec::len), Some(1));
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn opt_array(&self, path: &str) -> Result<Option<&Vec<Value>>, RenderError> {
         match self.get(path) {
             None => Ok(None),
@@ -237,6 +415,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when not a list or an item is not a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"args": ["--a", "--b"]}));
+    /// assert_eq!(values.strings("args")?, ["--a", "--b"]);
+    /// assert!(values.strings("missing")?.is_empty());
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn strings(&self, path: &str) -> Result<Vec<String>, RenderError> {
         let Some(items) = self.opt_array(path)? else {
             return Ok(Vec::new());
@@ -258,6 +447,17 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when not a map or a value is a list or a map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"podLabels": {"tier": "db", "shard": 2}}));
+    /// let labels = values.string_map("podLabels")?;
+    /// assert_eq!(labels["shard"], "2");
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn string_map(&self, path: &str) -> Result<BTreeMap<String, String>, RenderError> {
         let Some(map) = self.opt_object(path)? else {
             return Ok(BTreeMap::new());
@@ -280,6 +480,16 @@ impl Values {
     /// # Errors
     ///
     /// `invalid-values` when present but not a map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmchart_sdk::{Values, serde_json::json};
+    ///
+    /// let values = Values::from_value(json!({"metrics": {"port": 9121}}));
+    /// assert_eq!(values.section("metrics")?.port_or("port", 80)?, 9121);
+    /// # Ok::<(), wasmchart_sdk::RenderError>(())
+    /// ```
     pub fn section(&self, path: &str) -> Result<Values, RenderError> {
         Ok(Values::from_value(
             self.object_or(path, Value::Object(Map::new()))?,
@@ -288,6 +498,16 @@ impl Values {
 }
 
 /// Turns a string map into a JSON object.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use wasmchart_sdk::{serde_json::json, to_object};
+///
+/// let map = BTreeMap::from([("a".to_string(), "1".to_string())]);
+/// assert_eq!(to_object(&map), json!({"a": "1"}));
+/// ```
 pub fn to_object(map: &BTreeMap<String, String>) -> Value {
     Value::Object(
         map.iter()
