@@ -97,8 +97,8 @@ impl Sidecar {
             "#!/bin/sh\nfor a in \"$@\"; do printf 'arg:%s\\n' \"$a\"; done >> '{log}'\n\
              env | sort | sed 's/^/env:/' >> '{log}'\n\
              for a in \"$@\"; do case $a in --secret-key-file=*) f=${{a#*=}}; \
-             printf 'keymode:%s\\nkey:%s\\n' \"$(stat -c %a \"$f\")\" \"$(cat \"$f\")\" >> '{log}'; \
-             printf '%s\\n' \"$f\" > '{log}.keyfile';; esac; done\n{body}\n",
+             printf 'keymode:%s\\nkey:%s\\n' \"$(stat -c %a \"$f\")\" \"$(cat \"$f\")\" >> '{log}';; \
+             esac; done\n{body}\n",
             log = log.display()
         );
         let path = sidecar.bin("wasmchart");
