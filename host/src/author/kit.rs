@@ -122,30 +122,125 @@ const RUST: Kit = Kit {
     test: "cargo test",
 };
 
-// JavaScript (helper B): append `(path, include_str!("templates/js/..."))`
-// entries for the project and the vendored wasmchart-component package
-// (plugins/js/wasmchart-component/), and fill in the build section. While the
-// table is empty, `wasmchart new --lang js` says the kit is not available yet.
-const JS_FILES: &[KitFile] = &[];
+/// JavaScript: an npm project whose `build` script runs wasmchart-build-js,
+/// with the wasmchart-component helper vendored beside it (a `file:`
+/// dependency) with its copy of the WIT; `npm install` fetches the pinned
+/// componentize-js (from npm's cache when it has it).
+const JS_FILES: &[KitFile] = &[
+    (
+        "component/package.json",
+        include_str!("templates/js/package.json"),
+    ),
+    (
+        "component/src/component.js",
+        include_str!("templates/js/src/component.js"),
+    ),
+    (
+        "component/src/names.js",
+        include_str!("templates/js/src/names.js"),
+    ),
+    (
+        "component/test/component.test.js",
+        include_str!("templates/js/test/component.test.js"),
+    ),
+    (
+        "component/.gitignore",
+        include_str!("templates/js/gitignore"),
+    ),
+    (
+        "component/README.md",
+        include_str!("templates/js/README.md"),
+    ),
+    (
+        "component/wasmchart-component/package.json",
+        include_str!("../../../plugins/js/wasmchart-component/package.json"),
+    ),
+    (
+        "component/wasmchart-component/README.md",
+        include_str!("../../../plugins/js/wasmchart-component/README.md"),
+    ),
+    (
+        "component/wasmchart-component/src/index.js",
+        include_str!("../../../plugins/js/wasmchart-component/src/index.js"),
+    ),
+    (
+        "component/wasmchart-component/src/stage.js",
+        include_str!("../../../plugins/js/wasmchart-component/src/stage.js"),
+    ),
+    (
+        "component/wasmchart-component/src/build.js",
+        include_str!("../../../plugins/js/wasmchart-component/src/build.js"),
+    ),
+    (
+        "component/wasmchart-component/bin/wasmchart-build-js.mjs",
+        include_str!("../../../plugins/js/wasmchart-component/bin/wasmchart-build-js.mjs"),
+    ),
+    (
+        "component/wasmchart-component/wit/chart.wit",
+        include_str!("../../../plugins/js/wasmchart-component/wit/chart.wit"),
+    ),
+];
 
 const JS: Kit = Kit {
     files: JS_FILES,
     workdir: "component",
-    command: "",
-    output: "",
-    test: "node --test",
+    command: "npm install --prefer-offline --no-audit --no-fund && npm run build",
+    output: "component/dist/{{name}}.wasm",
+    test: "npm install && npm test",
 };
 
-// Python (helper B): as for JavaScript, with templates/python/ and
-// plugins/python/wasmchart-component/.
-const PYTHON_FILES: &[KitFile] = &[];
+/// Python: an app module defining `WitWorld` with the wasmchart_component
+/// helper vendored beside it (importable from the project folder, so tests
+/// and the build need no install), built by the helper's build module with
+/// the pinned componentize-py (requirements.txt).
+const PYTHON_FILES: &[KitFile] = &[
+    ("component/app.py", include_str!("templates/python/app.py")),
+    (
+        "component/tests/__init__.py",
+        include_str!("templates/python/tests/__init__.py"),
+    ),
+    (
+        "component/tests/test_app.py",
+        include_str!("templates/python/tests/test_app.py"),
+    ),
+    (
+        "component/requirements.txt",
+        include_str!("templates/python/requirements.txt"),
+    ),
+    (
+        "component/.gitignore",
+        include_str!("templates/python/gitignore"),
+    ),
+    (
+        "component/README.md",
+        include_str!("templates/python/README.md"),
+    ),
+    (
+        "component/wasmchart_component/__init__.py",
+        include_str!("../../../plugins/python/wasmchart-component/wasmchart_component/__init__.py"),
+    ),
+    (
+        "component/wasmchart_component/core.py",
+        include_str!("../../../plugins/python/wasmchart-component/wasmchart_component/core.py"),
+    ),
+    (
+        "component/wasmchart_component/build.py",
+        include_str!("../../../plugins/python/wasmchart-component/wasmchart_component/build.py"),
+    ),
+    (
+        "component/wasmchart_component/wit/chart.wit",
+        include_str!(
+            "../../../plugins/python/wasmchart-component/wasmchart_component/wit/chart.wit"
+        ),
+    ),
+];
 
 const PYTHON: Kit = Kit {
     files: PYTHON_FILES,
     workdir: "component",
-    command: "",
-    output: "",
-    test: "python -m unittest",
+    command: "python3 -m wasmchart_component.build app.py -o dist/{{name}}.wasm",
+    output: "component/dist/{{name}}.wasm",
+    test: "python3 -m unittest",
 };
 
 /// The kit for `lang`.

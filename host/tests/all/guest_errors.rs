@@ -309,3 +309,54 @@ fn a_rust_crash_keeps_its_panic_message_and_gets_no_hint() {
         "{text}"
     );
 }
+
+/// The helpers ship their own copy of the contract and pin the same tools
+/// as the repository's builds: a drifted copy would build components
+/// against another contract, or with another componentize-js/-py.
+#[test]
+fn helpers_bundle_the_contract_and_pin_the_repository_tools() {
+    let root = repo_root();
+    let wit = fs::read(root.join("wit/chart.wit")).expect("read wit/chart.wit");
+    for copy in [
+        "plugins/js/wasmchart-component/wit/chart.wit",
+        "plugins/python/wasmchart-component/wasmchart_component/wit/chart.wit",
+    ] {
+        let bytes = fs::read(root.join(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
+        assert!(
+            bytes == wit,
+            "{copy} differs from wit/chart.wit: copy it again"
+        );
+    }
+    let pin = |path: &str, needle: &str| -> String {
+        let text = fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let at = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{path} has no {needle}"));
+        text[at + needle.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect()
+    };
+    let componentize_js = "\"@bytecodealliance/componentize-js\": \"";
+    assert_eq!(
+        pin(
+            "plugins/js/wasmchart-component/package.json",
+            componentize_js
+        ),
+        pin("plugins/js/package.json", componentize_js)
+    );
+    assert_eq!(
+        pin(
+            "plugins/python/wasmchart-component/pyproject.toml",
+            "componentize-py=="
+        ),
+        pin("plugins/python/requirements.txt", "componentize-py==")
+    );
+    assert_eq!(
+        pin(
+            "plugins/python/wasmchart-component/wasmchart_component/build.py",
+            "COMPONENTIZE_PY = \""
+        ),
+        pin("plugins/python/requirements.txt", "componentize-py==")
+    );
+}

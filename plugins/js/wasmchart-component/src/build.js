@@ -2,7 +2,7 @@
 // then componentize it with the pinned componentize-js and this package's
 // copy of wit/chart.wit, writing the output atomically.
 
-import { mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PACKAGE_ROOT, stageComponent } from './stage.js';
@@ -58,8 +58,10 @@ export async function build(argv) {
   if (!existsSync(opts.source) || !statSync(opts.source).isFile()) {
     throw new Error(`component source '${opts.source}' is not a file`);
   }
-  if (!existsSync(dirname(opts.out))) {
-    throw new Error(`output folder '${dirname(opts.out)}' does not exist (for -o ${opts.out})`);
+  try {
+    mkdirSync(dirname(opts.out), { recursive: true });
+  } catch (e) {
+    throw new Error(`cannot create the output folder '${dirname(opts.out)}' (for -o ${opts.out}): ${e.message}`);
   }
   const started = Date.now();
   const stage = mkdtempSync(join(tmpdir(), 'wasmchart-build-js-'));

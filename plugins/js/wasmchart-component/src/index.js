@@ -234,3 +234,20 @@ function describeValue(v) {
     return String(v);
   }
 }
+
+/**
+ * A render input for unit tests, shaped like the one the host passes:
+ * `values` becomes `valuesJson`; `overrides` replaces whole fields
+ * (`release`, `chart`, `capabilities`, `secrets`, `certificates`).
+ */
+export function makeInput(values = {}, overrides = {}) {
+  return {
+    valuesJson: JSON.stringify(values),
+    release: { name: 'release', namespace: 'default', revision: 1, isInstall: true, isUpgrade: false },
+    chart: { name: 'chart', version: '0.1.0', appVersion: '1.0.0' },
+    capabilities: { kubeVersion: 'v1.31.0', apiVersions: ['apps/v1', 'v1'] },
+    secrets: [],
+    certificates: [],
+    ...overrides,
+  };
+}

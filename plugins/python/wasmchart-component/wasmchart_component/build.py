@@ -82,8 +82,10 @@ def build(argv: Optional[List[str]] = None) -> int:
     if not app.is_file() or app.suffix != ".py":
         print(f"error: component source '{opts.app}' is not a .py file", file=sys.stderr)
         return 1
-    if not out.parent.is_dir():
-        print(f"error: output folder '{out.parent}' does not exist (for -o {opts.out})", file=sys.stderr)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"error: cannot create the output folder '{out.parent}' (for -o {opts.out}): {e}", file=sys.stderr)
         return 1
     for extra in opts.path:
         if not Path(extra).is_dir():
