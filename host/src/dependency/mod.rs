@@ -18,6 +18,7 @@
 //! they were.
 
 mod install;
+mod list;
 mod resolve;
 
 use anyhow::Result;
@@ -31,6 +32,16 @@ pub enum DependencyCommand {
     Update(DependencyArgs),
     /// Install into charts/ exactly what Chart.lock pins, checking every digest (runs update when there is no lock).
     Build(DependencyArgs),
+    /// List Chart.yaml's dependencies and what charts/ holds for each (Helm's statuses).
+    List(ListArgs),
+}
+
+/// `dependency list`'s chart.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The chart directory (default: the current directory).
+    #[arg(value_name = "CHART", default_value = ".")]
+    pub chart: PathBuf,
 }
 
 /// The chart and the registry flags (Helm's names).
@@ -58,5 +69,6 @@ pub fn run(command: DependencyCommand) -> Result<()> {
             let registry = args.registry.options()?;
             install::build(&args.chart, &registry)
         }
+        DependencyCommand::List(args) => list::list(&args.chart),
     }
 }

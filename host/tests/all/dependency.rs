@@ -310,6 +310,19 @@ fn dependency_update_packages_file_deps_writes_a_lock_helm_accepts_and_build_rep
     );
     assert!(lock_text.contains("  repository: file://../src/redis\n  version: 0.1.0\n"));
     assert!(lock_text.contains("\ngenerated: \"") && lock_text.contains("\ndigest: sha256:"));
+    let listed = expect_success(&wasmchart(&u, &["dependency", "list"]));
+    let row: Vec<&str> = listed
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split('\t')
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        row,
+        ["redis", "^0.1", "file://../src/redis", "ok"],
+        "{listed}"
+    );
     // Updating again changes nothing, not even `generated`.
     expect_success(&wasmchart(&u, &["dependency", "update"]));
     assert_eq!(fs::read_to_string(u.join("Chart.lock")).unwrap(), lock_text);
@@ -447,6 +460,15 @@ fn locked_example_in_place_refuses_a_tampered_component_and_missing_or_stale_loc
     let before = snapshot(&chart.join("charts"));
     expect_success(&wasmchart(tmp.path(), &["dependency", "update", "imprun"]));
     assert_eq!(snapshot(&chart.join("charts")), before, "charts/ untouched");
+    let listed = expect_success(&wasmchart(tmp.path(), &["dependency", "list", "imprun"]));
+    assert!(
+        listed
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .all(|l| l.ends_with("\tunpacked")),
+        "{listed}"
+    );
     let lock = fs::read_to_string(chart.join("Chart.lock")).unwrap();
     let wasm = fs::read(chart.join("charts/redis/redis.wasm")).unwrap();
     assert!(
