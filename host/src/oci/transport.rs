@@ -6,10 +6,8 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-use oci_client::manifest::OciDescriptor;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use wasmchart_values::chartfs::{self, Limit};
@@ -34,6 +32,9 @@ const CA_FILE: Limit = Limit {
 pub(crate) struct Session {
     rt: tokio::runtime::Runtime,
     client: Client,
+    /// Fetches manifests and blobs: bounded reads, no scheme-changing redirects.
+    http: reqwest::Client,
+    scheme: &'static str,
     auth: RegistryAuth,
     creds: Option<Credentials>,
     registry: String,
@@ -59,17 +60,33 @@ impl Session {
             user_agent: concat!("wasmchart/", env!("CARGO_PKG_VERSION")),
             ..ClientConfig::default()
         };
+        let mut http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(o.insecure_skip_tls_verify)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("wasmchart/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy());
         if let Some(ca) = &o.ca_file {
             let data = chartfs::read_operator_file(ca, &CA_FILE)
                 .with_context(|| format!("--ca-file {}", ca.display()))?;
-            if !data.starts_with(b"-----BEGIN") && !data.windows(10).any(|w| w == b"-----BEGIN") {
-                bail!("--ca-file {}: not a PEM certificate", ca.display());
-            }
+            let certs = reqwest::Certificate::from_pem_bundle(&data)
+                .ok()
+                .filter(|c| !c.is_empty());
+            let Some(certs) = certs else {
+                bail!("--ca-file {}: not a PEM certificate bundle", ca.display());
+            };
+            http = http.tls_certs_merge(certs);
             config.extra_root_certificates.push(Certificate {
                 encoding: CertificateEncoding::Pem,
                 data,
             });
         }
+        let http = http.build().map_err(|e| {
+            anyhow!(
+                "cannot configure a client for registry {registry}: {}",
+                describe(&e)
+            )
+        })?;
         let client = Client::try_from(config).map_err(|e| {
             anyhow!(
                 "cannot configure a client for registry {registry}: {}",
@@ -87,6 +104,8 @@ impl Session {
         Ok(Session {
             rt,
             client,
+            http,
+            scheme: if o.plain_http { "http" } else { "https" },
             auth,
             creds,
             registry: registry.to_string(),
@@ -144,30 +163,35 @@ impl Session {
         Ok(resp.tags)
     }
 
-    /// The manifest `r:tag`, at most [`helm::MAX_MANIFEST`] bytes, with its digest
-    /// recomputed here from the bytes received.
+    /// The manifest `r:tag`: at most [`helm::MAX_MANIFEST`] bytes (refused as soon as the
+    /// registry announces or sends more), its digest computed here from the bytes received
+    /// and checked against the registry's `Docker-Content-Digest` when it sends one.
     pub fn manifest(&self, r: &ChartRef, tag: &str) -> Result<(Vec<u8>, String)> {
-        self.authenticate(r, RegistryOperation::Pull)?;
-        let reference = self.reference(r, Some(tag))?;
         let what = format!("{r}:{tag}");
-        let (body, _claimed) = self.run(
-            &what,
-            self.client
-                .pull_manifest_raw(&reference, &self.auth, &[helm::MANIFEST_MEDIA_TYPE]),
-        )?;
-        if body.len() > helm::MAX_MANIFEST {
+        let path = format!("manifests/{tag}");
+        let cap = helm::MAX_MANIFEST as u64;
+        let (body, claimed) = match self.get(&what, r, &path, helm::MANIFEST_MEDIA_TYPE, cap)? {
+            Got::Body(b, claimed) => (b, claimed),
+            Got::TooLong(n) => bail!(
+                "{what}: the registry sent a manifest of at least {}, over the {} cap; refused",
+                chartfs::size(n),
+                chartfs::size(cap)
+            ),
+        };
+        let digest = helm::sha256(&body);
+        if let Some(c) = claimed.filter(|c| *c != digest) {
             bail!(
-                "{what}: the registry sent a manifest of {}, over the {} cap",
-                chartfs::size(body.len() as u64),
-                chartfs::size(helm::MAX_MANIFEST as u64)
+                "{what}: the registry says the manifest's digest is {}, but the bytes it sent \
+                 hash to {digest}; refused",
+                crate::text::escape_short(&c, 100)
             );
         }
-        let digest = helm::sha256(&body);
-        Ok((body.to_vec(), digest))
+        Ok((body, digest))
     }
 
     /// The blob `d` of `r`: refused when the manifest declares more than `cap`, when the
-    /// registry sends more or fewer bytes than declared, or when their SHA-256 is not `d`'s.
+    /// registry announces or sends more bytes than declared (reading stops there), or when
+    /// the bytes' SHA-256 is not `d`'s digest.
     pub fn blob(&self, r: &ChartRef, d: &Descriptor, cap: u64) -> Result<Vec<u8>> {
         let what = format!("{r}: blob {}", d.digest);
         if d.size > cap {
@@ -177,52 +201,161 @@ impl Session {
                 chartfs::size(cap)
             );
         }
-        let reference = self.reference(r, None)?;
-        let desc = OciDescriptor {
-            media_type: d.media_type.clone(),
-            digest: d.digest.clone(),
-            size: i64::try_from(d.size).unwrap_or(i64::MAX),
-            ..OciDescriptor::default()
-        };
-        let outcome = self.run(&what, async {
-            let mut stream = self.client.pull_blob_stream(&reference, &desc).await?;
-            if let Some(n) = stream.content_length.filter(|n| *n > d.size) {
-                return Ok(Blob::TooLong(n));
-            }
-            let mut out = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = match chunk {
-                    Ok(c) => c,
-                    Err(e) if is_digest_mismatch(&e) => return Ok(Blob::Mismatch),
-                    Err(e) => return Err(OciDistributionError::IoError(e)),
-                };
-                let n = out.len() as u64 + chunk.len() as u64;
-                if n > d.size {
-                    return Ok(Blob::TooLong(n));
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(Blob::Body(out))
-        })?;
-        let tampered = || {
-            anyhow!(
-                "{what}: the registry sent content that does not match the digest; the blob is \
-                 corrupt or was tampered with, refused"
-            )
-        };
-        let body = match outcome {
-            Blob::Body(b) => b,
-            Blob::Mismatch => return Err(tampered()),
-            Blob::TooLong(n) => bail!(
+        let path = format!("blobs/{}", d.digest);
+        let body = match self.get(&what, r, &path, &d.media_type, d.size)? {
+            Got::Body(b, _) => b,
+            Got::TooLong(n) => bail!(
                 "{what}: the registry sent at least {n} bytes for a blob its manifest declares \
                  as {} bytes; refused",
                 d.size
             ),
         };
         if body.len() as u64 != d.size || helm::sha256(&body) != d.digest {
-            return Err(tampered());
+            bail!(
+                "{what}: the registry sent content that does not match the digest; the blob is \
+                 corrupt or was tampered with, refused"
+            );
         }
         Ok(body)
+    }
+
+    /// `GET /v2/REPO/PATH` with the session's credentials (the bearer token oci-client
+    /// negotiated, or basic auth), reading at most `cap` bytes.
+    fn get(&self, what: &str, r: &ChartRef, path: &str, accept: &str, cap: u64) -> Result<Got> {
+        let reference = self.reference(r, None)?;
+        let token = self.run(
+            what,
+            self.client
+                .auth(&reference, &self.auth, RegistryOperation::Pull),
+        )?;
+        let url = format!(
+            "{}://{}/v2/{}/{path}",
+            self.scheme,
+            r.registry(),
+            r.repository()
+        );
+        let fut = async {
+            let mut req = self.http.get(&url).header(reqwest::header::ACCEPT, accept);
+            req = match (&token, &self.creds) {
+                (Some(t), _) => req.bearer_auth(t),
+                (None, Some(c)) => req.basic_auth(&c.username, Some(&c.password)),
+                (None, None) => req,
+            };
+            let mut resp = req.send().await?;
+            let status = resp.status();
+            if !status.is_success() {
+                let mut body = Vec::new();
+                while let Some(c) = resp.chunk().await? {
+                    body.extend_from_slice(&c);
+                    if body.len() > 64 * 1024 {
+                        break;
+                    }
+                }
+                return Ok(Err((status.as_u16(), body)));
+            }
+            let claimed = resp
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if let Some(n) = resp.content_length().filter(|n| *n > cap) {
+                return Ok(Ok(Got::TooLong(n)));
+            }
+            let mut body = Vec::new();
+            while let Some(c) = resp.chunk().await? {
+                let n = body.len() as u64 + c.len() as u64;
+                if n > cap {
+                    return Ok(Ok(Got::TooLong(n)));
+                }
+                body.extend_from_slice(&c);
+            }
+            Ok::<_, reqwest::Error>(Ok(Got::Body(body, claimed)))
+        };
+        let timed = self
+            .rt
+            .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, fut).await });
+        match timed {
+            Ok(Ok(Ok(got))) => Ok(got),
+            Ok(Ok(Err((status, body)))) => Err(self.status_error(what, status, &body)),
+            Ok(Err(e)) => Err(self.transport_error(what, &describe(&e))),
+            Err(_) => bail!(
+                "{what}: registry {} did not finish within {} seconds",
+                self.registry,
+                OPERATION_TIMEOUT.as_secs()
+            ),
+        }
+    }
+
+    /// A registry's non-2xx answer: who was refused, what was missing, or the status.
+    fn status_error(&self, what: &str, status: u16, body: &[u8]) -> anyhow::Error {
+        let reg = &self.registry;
+        let codes: Vec<String> = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e.get("code").and_then(|c| c.as_str()).map(str::to_string))
+            .collect();
+        match status {
+            401 => anyhow!(
+                "{what}: registry {reg} answered 401 unauthorized: {}",
+                self.who()
+            ),
+            403 => anyhow!(
+                "{what}: registry {reg} answered 403 forbidden: {}",
+                self.who()
+            ),
+            404 if codes.iter().any(|c| c == "NAME_UNKNOWN") => {
+                anyhow!("{what}: not found in registry {reg} (no such repository)")
+            }
+            404 if codes.iter().any(|c| c == "MANIFEST_UNKNOWN") => {
+                anyhow!("{what}: not found in registry {reg} (no such tag)")
+            }
+            404 => anyhow!("{what}: not found in registry {reg} (HTTP 404)"),
+            s => anyhow!(
+                "{what}: registry {reg} answered HTTP {s}: {}",
+                crate::text::escape_short(&String::from_utf8_lossy(body), 200)
+            ),
+        }
+    }
+
+    /// Who was refused, for 401 and 403 messages.
+    fn who(&self) -> String {
+        let reg = &self.registry;
+        match &self.creds {
+            Some(c) => format!(
+                "the credentials for user {:?} (from {}) were rejected",
+                c.username, c.source
+            ),
+            None => format!(
+                "no credentials were found for {reg}; log in with `wasmchart registry login \
+                 {reg} --username USER --password-stdin`, or pass --username and \
+                 --password-stdin"
+            ),
+        }
+    }
+
+    /// A connection-level failure, with a hint for the usual TLS and plain-HTTP mistakes.
+    fn transport_error(&self, what: &str, text: &str) -> anyhow::Error {
+        let reg = &self.registry;
+        if text.contains("(401 Unauthorized)") {
+            return anyhow!(
+                "{what}: registry {reg} answered 401 unauthorized: {}",
+                self.who()
+            );
+        }
+        let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
+            "; the registry's TLS certificate is not trusted: pass its CA with --ca-file \
+             (or --insecure-skip-tls-verify for a test registry)"
+        } else if text.contains("InvalidContentType")
+            || text.contains("wrong version number")
+            || text.contains("corrupt message")
+        {
+            "; if the registry speaks plain HTTP, pass --plain-http"
+        } else {
+            ""
+        };
+        anyhow!("{what}: registry {reg}: {text}{hint}")
     }
 
     /// Uploads `data` as a blob of `r` unless the registry already holds it.
@@ -240,7 +373,7 @@ impl Session {
     pub fn push_manifest(&self, r: &ChartRef, tag: &str, body: Vec<u8>) -> Result<()> {
         let reference = self.reference(r, Some(tag))?;
         let what = format!("{r}:{tag}: uploading the manifest");
-        let ct = http::HeaderValue::from_static(helm::MANIFEST_MEDIA_TYPE);
+        let ct = reqwest::header::HeaderValue::from_static(helm::MANIFEST_MEDIA_TYPE);
         self.run(&what, self.client.push_manifest_raw(&reference, body, ct))?;
         Ok(())
     }
@@ -285,24 +418,12 @@ impl Session {
     /// A one-paragraph message for `e`: what failed, the registry, the likely fix.
     fn explain(&self, what: &str, e: &OciDistributionError) -> anyhow::Error {
         let reg = &self.registry;
-        let who = match &self.creds {
-            Some(c) => format!(
-                "the credentials for user {:?} (from {}) were rejected",
-                c.username, c.source
-            ),
-            None => format!(
-                "no credentials were found for {reg}; log in with `wasmchart registry login \
-                 {reg} --username USER --password-stdin`, or pass --username and \
-                 --password-stdin"
-            ),
-        };
         match e {
-            OciDistributionError::UnauthorizedError { .. } => {
-                anyhow!("{what}: registry {reg} answered 401 unauthorized: {who}")
-            }
+            OciDistributionError::UnauthorizedError { .. } => self.status_error(what, 401, b""),
             OciDistributionError::AuthenticationFailure(reason) => anyhow!(
-                "{what}: registry {reg} refused to authenticate ({}): {who}",
-                crate::text::escape_short(reason, 200)
+                "{what}: registry {reg} refused to authenticate ({}): {}",
+                crate::text::escape_short(reason, 200),
+                self.who()
             ),
             OciDistributionError::RegistryError { envelope, .. }
                 if !envelope.errors.is_empty()
@@ -313,58 +434,36 @@ impl Session {
                         )
                     }) =>
             {
-                let name = envelope
+                let codes: Vec<_> = envelope
                     .errors
                     .iter()
-                    .any(|e| matches!(e.code, OciErrorCode::NameUnknown));
-                let what_missing = if name {
-                    "no such repository"
-                } else {
-                    "no such tag"
-                };
-                anyhow!("{what}: not found in registry {reg} ({what_missing})")
+                    .map(|e| serde_json::json!({ "code": code_name(&e.code) }))
+                    .collect();
+                let body = serde_json::json!({ "errors": codes }).to_string();
+                self.status_error(what, 404, body.as_bytes())
             }
-            OciDistributionError::ServerError { code: 401, .. } => {
-                anyhow!("{what}: registry {reg} answered 401 unauthorized: {who}")
+            OciDistributionError::ServerError { code, .. } if matches!(code, 401 | 403) => {
+                self.status_error(what, *code, b"")
             }
-            OciDistributionError::ServerError { code: 403, .. } => {
-                anyhow!("{what}: registry {reg} answered 403 forbidden: {who}")
-            }
-            _ => {
-                let text = describe(e);
-                if text.contains("(401 Unauthorized)") {
-                    return anyhow!("{what}: registry {reg} answered 401 unauthorized: {who}");
-                }
-                let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
-                    "; the registry's TLS certificate is not trusted: pass its CA with --ca-file \
-                     (or --insecure-skip-tls-verify for a test registry)"
-                } else if text.contains("InvalidContentType")
-                    || text.contains("wrong version number")
-                    || text.contains("corrupt message")
-                {
-                    "; if the registry speaks plain HTTP, pass --plain-http"
-                } else {
-                    ""
-                };
-                anyhow!("{what}: registry {reg}: {text}{hint}")
-            }
+            _ => self.transport_error(what, &describe(e)),
         }
     }
 }
 
-/// What a blob download gave.
-enum Blob {
-    Body(Vec<u8>),
-    /// More bytes than the manifest declares (at least this many).
-    TooLong(u64),
-    /// oci-client's own check found the bytes do not hash to the digest.
-    Mismatch,
+fn code_name(c: &OciErrorCode) -> &'static str {
+    match c {
+        OciErrorCode::NameUnknown => "NAME_UNKNOWN",
+        OciErrorCode::ManifestUnknown => "MANIFEST_UNKNOWN",
+        _ => "OTHER",
+    }
 }
 
-fn is_digest_mismatch(e: &std::io::Error) -> bool {
-    e.get_ref()
-        .and_then(|i| i.downcast_ref::<DigestError>())
-        .is_some_and(|d| matches!(d, DigestError::VerificationError { .. }))
+/// What a bounded GET gave.
+enum Got {
+    /// The body and the `Docker-Content-Digest` the registry claimed for it, if any.
+    Body(Vec<u8>, Option<String>),
+    /// More bytes than allowed (at least this many, announced or received).
+    TooLong(u64),
 }
 
 /// The error and its causes, escaped and bounded (registry text is untrusted).
@@ -379,6 +478,27 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     crate::text::escape_short(&parts.join(": "), 600)
+}
+
+/// At most 5 redirects, never to another scheme: a registry (or whoever answers for it)
+/// may send a blob from a CDN, but may not silently downgrade HTTPS to HTTP. reqwest drops
+/// the Authorization header when a redirect leaves the registry's host.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.scheme().to_string());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if first.as_deref() != Some(attempt.url().scheme()) {
+            let msg = format!(
+                "refused a redirect from {} to {}: a registry may not change the scheme",
+                first.unwrap_or_default(),
+                attempt.url().scheme()
+            );
+            attempt.error(msg)
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// rustls needs one process-wide crypto provider; `ring` is the one compiled in.

@@ -523,3 +523,91 @@ fn a_missing_version_lists_what_exists_and_bad_input_is_named() {
     let err = expect_error(&env.run(&["pull", &reg.url("m/multi"), "--version", "1.0.0"]));
     assert!(err.contains("--plain-http"), "{err}");
 }
+
+/// A hostile registry in Python's standard library: an endless manifest, a manifest whose
+/// `Docker-Content-Digest` lies, a redirect that changes the scheme.
+const HOSTILE: &str = r#"
+import http.server, json, sys
+MANIFEST = json.dumps({"schemaVersion": 2, "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": "sha256:" + "a" * 64, "size": 2}, "layers": []}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path == "/v2/":
+            self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}")
+        elif self.path.startswith("/v2/x/endless/manifests/"):
+            self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(4096):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except Exception:
+                pass
+        elif self.path.startswith("/v2/x/lying/manifests/"):
+            self.send_response(200); self.send_header("Content-Length", str(len(MANIFEST)))
+            self.send_header("Docker-Content-Digest", "sha256:" + "b" * 64); self.end_headers(); self.wfile.write(MANIFEST)
+        elif self.path.startswith("/v2/x/redirect/manifests/"):
+            self.send_response(302); self.send_header("Location", "https://127.0.0.1:9/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers()
+        else:
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct Hostile(std::process::Child, String);
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn hostile_registry() -> Hostile {
+    use std::io::BufRead as _;
+    let mut child = Command::new("python3")
+        .args(["-c", HOSTILE])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let host = format!("127.0.0.1:{}", port.trim());
+    Hostile(child, host)
+}
+
+#[test]
+fn a_hostile_registry_is_refused_quickly() {
+    let reg = hostile_registry();
+    let env = Env::new();
+    let pull = |name: &str| {
+        let (out, took) = run_bounded(
+            env.cmd(&[
+                "pull",
+                &format!("oci://{}/x/{name}", reg.1),
+                "--version",
+                "1.0.0",
+                "--plain-http",
+                "-d",
+                "d",
+            ]),
+            BOUND,
+        );
+        (expect_error(&out), took)
+    };
+    let (err, took) = pull("endless");
+    assert!(err.contains("over the 4 MiB cap"), "{err}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let (err, _) = pull("lying");
+    assert!(
+        err.contains("the registry says the manifest's digest is sha256:bbbb"),
+        "{err}"
+    );
+    let (err, _) = pull("redirect");
+    assert!(err.contains("may not change the scheme"), "{err}");
+    assert!(!env.path().join("d").exists(), "nothing may be written");
+}
