@@ -204,3 +204,84 @@ pub fn requested(fs: &ChartDir) -> Result<Vec<GoDependency>> {
         _ => Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Lock {
+        Lock {
+            generated: "2026-12-01T13:27:44.649301636Z".into(),
+            digest: "sha256:456f".into(),
+            dependencies: vec![
+                Locked {
+                    name: "redis".into(),
+                    repository: "oci://r.example/charts".into(),
+                    version: "0.1.5".into(),
+                    digest: Some("sha256:d7ae".into()),
+                    components: [
+                        ("redis.wasm".to_string(), "sha256:c622".to_string()),
+                        ("charts/x/x.wasm".to_string(), "sha256:0001".to_string()),
+                    ]
+                    .into(),
+                },
+                Locked {
+                    name: "plain".into(),
+                    repository: String::new(),
+                    version: "1.0.0".into(),
+                    digest: None,
+                    components: BTreeMap::new(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_file_round_trips_in_helms_layout() {
+        let text = sample().to_yaml();
+        assert!(
+            text.starts_with("dependencies:\n- components:\n    charts/x/x.wasm: sha256:0001\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\n  name: redis\n  repository: oci://r.example/charts\n  version: 0.1.5\n"
+            )
+        );
+        assert!(
+            text.ends_with("digest: sha256:456f\ngenerated: \"2026-12-01T13:27:44.649301636Z\"\n"),
+            "{text}"
+        );
+        assert_eq!(Lock::parse(&text, "Chart.lock").unwrap(), sample());
+    }
+
+    #[test]
+    fn a_malformed_lock_names_the_key() {
+        let err = Lock::parse("dependencies:\n- name: a\n  components: [x]\n", "L").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "L: dependencies[0].components must be a map"
+        );
+        let err = Lock::parse("dependencies: {}\n", "L").unwrap_err();
+        assert_eq!(err.to_string(), "L: dependencies must be a list");
+    }
+
+    #[test]
+    fn the_digest_follows_chart_yaml() {
+        let req = vec![GoDependency::from_chart_yaml(&serde_json::json!(
+            {"name": "redis", "version": "^0.1", "repository": "oci://r.example/charts"}
+        ))];
+        let lock = Lock {
+            digest: Lock::hash(&req, &sample().dependencies[..1]),
+            ..sample()
+        };
+        let mut lock = lock;
+        lock.dependencies.truncate(1);
+        assert!(lock.in_sync(&req));
+        let changed = vec![GoDependency {
+            version: "~0.1".into(),
+            ..req[0].clone()
+        }];
+        assert!(!lock.in_sync(&changed));
+    }
+}
