@@ -11,7 +11,7 @@ use wasmchart_values::chartfs::{ChartDir, archive};
 use super::{ChartRef, RegistryOptions};
 
 /// The connection and credential flags every registry command takes (Helm's names).
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct RegistryFlags {
     /// Use plain HTTP instead of HTTPS (a local registry without TLS).
     #[arg(long)]
@@ -34,6 +34,21 @@ pub struct RegistryFlags {
     /// Credentials file (default: Helm's registry config, then Docker's config.json).
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
+}
+
+/// `--password`'s value is never shown.
+impl std::fmt::Debug for RegistryFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryFlags")
+            .field("plain_http", &self.plain_http)
+            .field("ca_file", &self.ca_file)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("username", &self.username)
+            .field("password_stdin", &self.password_stdin)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("registry_config", &self.registry_config)
+            .finish()
+    }
 }
 
 impl RegistryFlags {

@@ -28,7 +28,7 @@ use transport::Session;
 
 /// How to reach and authenticate to a registry; [`Default`] is Helm's default (HTTPS with
 /// the system's roots, credentials from Helm's registry config or Docker's config.json).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RegistryOptions {
     /// Speak plain HTTP (`--plain-http`), for a local registry without TLS.
     pub plain_http: bool,
@@ -42,6 +42,20 @@ pub struct RegistryOptions {
     pub password: Option<String>,
     /// Credentials file to use instead of Helm's and Docker's (`--registry-config`).
     pub registry_config: Option<PathBuf>,
+}
+
+/// The password is never shown, so logging the options cannot leak it.
+impl std::fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("plain_http", &self.plain_http)
+            .field("ca_file", &self.ca_file)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("registry_config", &self.registry_config)
+            .finish()
+    }
 }
 
 /// A chart fetched from a registry and checked.
@@ -269,6 +283,20 @@ mod tests {
         ];
         let v = strict_versions(tags.iter().map(|s| s.to_string()).collect());
         assert_eq!(v, ["2.0.0-rc.1", "1.10.0", "1.2.0+build.1", "1.0.0"]);
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let o = RegistryOptions {
+            username: Some("u".into()),
+            password: Some("hunter2".into()),
+            ..RegistryOptions::default()
+        };
+        let text = format!("{o:?}");
+        assert!(
+            !text.contains("hunter2") && text.contains("<redacted>"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -611,3 +611,39 @@ fn a_hostile_registry_is_refused_quickly() {
     assert!(err.contains("may not change the scheme"), "{err}");
     assert!(!env.path().join("d").exists(), "nothing may be written");
 }
+
+#[test]
+fn a_chart_served_under_another_name_is_refused() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let archive = env.package("real", "1.0.0");
+    expect_success(&env.run(&[
+        "push",
+        archive.to_str().unwrap(),
+        &reg.url("x"),
+        "--plain-http",
+    ]));
+    // The registry serves the same manifest and blobs as x/impostor.
+    let repos = reg.storage().join("docker/registry/v2/repositories/x");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(repos.join("real"))
+        .arg(repos.join("impostor"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("x/impostor"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d",
+    ]));
+    assert!(
+        err.contains("the archive holds chart \"real\" version \"1.0.0\", not impostor 1.0.0"),
+        "{err}"
+    );
+    assert!(!env.path().join("d").exists(), "nothing may be written");
+}
