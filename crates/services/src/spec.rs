@@ -360,6 +360,9 @@ fn parse_key(keys: &Node<'_>, key: &str) -> Result<KeySpec, Error> {
     let generate = parse_generate(&node.child("generate")?)?;
     let value = supplied_value(&node)?;
     let env = node.string("env")?.filter(|e| !e.is_empty());
+    if let Some(name) = &env {
+        check_env_name(&node, name)?;
+    }
     let required = node.boolean("required", generate.is_none())?;
     Ok(KeySpec {
         name: key.to_string(),
@@ -368,6 +371,34 @@ fn parse_key(keys: &Node<'_>, key: &str) -> Result<KeySpec, Error> {
         generate,
         required,
     })
+}
+
+/// Variables whose names start with this are wasmchart's own (the root key, the
+/// policy path): a chart naming one in `env:` could copy the root key into its
+/// output, so they are never readable through values.
+pub const RESERVED_ENV_PREFIX: &str = "WASMCHART_";
+
+/// A key's `env:` must be a plain variable name, and not one of wasmchart's own.
+fn check_env_name(node: &Node<'_>, name: &str) -> Result<(), Error> {
+    let plain = name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plain {
+        return Err(Error::values(
+            node.at("env"),
+            format!(
+                "\"{name}\" is not an environment variable name (letters, digits and '_', not starting with a digit)"
+            ),
+        ));
+    }
+    if name.to_ascii_uppercase().starts_with(RESERVED_ENV_PREFIX) {
+        return Err(Error::values(
+            node.at("env"),
+            format!(
+                "\"{name}\" is reserved: variables starting with {RESERVED_ENV_PREFIX} hold wasmchart's own settings and keys, and are never read into a secret"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The supplied `value`: scalars are turned into their text, empty text counts as absent.

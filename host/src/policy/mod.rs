@@ -60,6 +60,11 @@ pub struct Policy {
     /// `requireLock: true`: render only with an up-to-date Chart.lock pinning every
     /// dependency and component, as `--verify-lock` (see [`crate::lock`]).
     pub require_lock: bool,
+    /// `secretEnv.allow`: the only environment variables a secret key's `env:`
+    /// may read (names, or prefixes ending in `*`); `None` when the key is
+    /// absent. A chart names the variables, so on a shared runner any other
+    /// variable (a CI token, a cloud credential) could be copied into output.
+    pub secret_env: Option<Vec<String>>,
 }
 
 impl Policy {
@@ -91,6 +96,62 @@ impl Policy {
             .iter()
             .any(|p| p.matches(api_version, kind))
     }
+}
+
+/// Reads the environment variables secret keys name (`env:`), within the
+/// policy's `secretEnv.allow` when it has one. A refused name reads as unset
+/// and is remembered, so [`EnvGate::check`] can name every one at once.
+pub struct EnvGate<'a> {
+    policy: Option<&'a Policy>,
+    refused: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl<'a> EnvGate<'a> {
+    /// A gate for `policy` (none: every variable may be read).
+    pub fn new(policy: Option<&'a Policy>) -> Self {
+        EnvGate {
+            policy,
+            refused: Default::default(),
+        }
+    }
+
+    /// The variable's value, if the policy lets charts read it.
+    pub fn read(&self, name: &str) -> Option<String> {
+        let allowed = match self.policy.and_then(|p| p.secret_env.as_ref()) {
+            None => true,
+            Some(list) => list.iter().any(|pat| match pat.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => pat == name,
+            }),
+        };
+        if allowed {
+            return std::env::var(name).ok();
+        }
+        self.refused.borrow_mut().insert(name.to_string());
+        None
+    }
+
+    /// An error naming every variable the policy refused, if any was asked for.
+    ///
+    /// # Errors
+    ///
+    /// A secret key's `env:` named a variable outside `secretEnv.allow`.
+    pub fn check(&self) -> Result<()> {
+        let refused = self.refused.borrow();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = refused.iter().map(|n| escape_name(n)).collect();
+        let origin = self.policy.map(|p| p.origin.as_str()).unwrap_or_default();
+        bail!(
+            "the chart's secrets read the environment variable(s) {}, which the policy '{origin}' does not allow (secretEnv.allow); ask the operator to list them, or supply the values another way",
+            names.join(", ")
+        )
+    }
+}
+
+fn escape_name(name: &str) -> String {
+    crate::text::escape(name).into_owned()
 }
 
 /// The policy file to use: `--policy`, else `$WASMCHART_POLICY` when set

@@ -36,6 +36,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Policy> {
             "clusterScoped",
             "hostSecrets",
             "requireLock",
+            "secretEnv",
         ],
     )?;
     if let Some(limits) = root.get("limits") {
@@ -67,6 +68,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Policy> {
             show(other)
         ),
     };
+    if let Some(env) = root.get("secretEnv") {
+        policy.secret_env = Some(p.secret_env(env)?);
+    }
     policy.deny_cluster_scoped = match root.get("clusterScoped") {
         None => false,
         Some(Value::String(s)) if s == "allow" => false,
@@ -114,6 +118,47 @@ impl Parser<'_> {
             }
             None => Ok(()),
         }
+    }
+
+    /// `secretEnv.allow`: variable names, or prefixes ending in `*`.
+    fn secret_env(&self, v: &Value) -> Result<Vec<String>> {
+        let m = self.map(v, "secretEnv")?;
+        self.known(m, "secretEnv", &["allow"])?;
+        let Some(list) = m.get("allow") else {
+            return Ok(Vec::new());
+        };
+        let items = list.as_array().ok_or_else(|| {
+            self.err(
+                "secretEnv.allow",
+                format!("must be a list, not {}", kind_name(list)),
+            )
+        })?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let at = format!("secretEnv.allow[{i}]");
+                let text = item.as_str().ok_or_else(|| {
+                    self.err(
+                        &at,
+                        format!("must be a variable name, not {}", kind_name(item)),
+                    )
+                })?;
+                let name = text.strip_suffix('*').unwrap_or(text);
+                let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && (text.ends_with('*') || !name.is_empty());
+                if !plain {
+                    return Err(self.err(
+                        &at,
+                        format!(
+                            "'{}' is not a variable name or a prefix ending in '*'",
+                            escape(text)
+                        ),
+                    ));
+                }
+                Ok(text.to_string())
+            })
+            .collect()
     }
 
     fn limits(&self, v: &Value, path: &str) -> Result<LimitMap> {

@@ -102,3 +102,27 @@ fn errors_never_carry_values() {
         }
     }
 }
+
+/// A chart naming wasmchart's own variables in a key's `env:` (the root key,
+/// the policy path) would copy them into a Secret: refused, naming the key
+/// path, whatever the case, and the variable's value is never read.
+#[test]
+fn env_of_wasmchart_variables_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["WASMCHART_SECRET_KEY", "wasmchart_policy", "1BAD", "A-B"] {
+        let mut v = values("secret");
+        v["secrets"]["items"]["github"]["keys"]["CLIENT_SECRET"]["env"] = json!(name);
+        let read = std::cell::RefCell::new(Vec::new());
+        let reader = |n: &str| {
+            read.borrow_mut().push(n.to_string());
+            Some("the-root-key-material".to_string())
+        };
+        let err = plan(&v, &ctx(dir.path()), &reader).unwrap_err().to_string();
+        assert!(
+            err.contains("secrets.items.github.keys.CLIENT_SECRET.env") && err.contains(name),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("the-root-key-material"), "{err}");
+        assert!(!read.borrow().iter().any(|n| n == name), "{name} was read");
+    }
+}
