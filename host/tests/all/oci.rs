@@ -161,6 +161,10 @@ fn push_then_pull_is_byte_identical_and_the_digests_are_the_registrys() {
     let manifest = line(&pushed, "Digest");
     assert_eq!(manifest, tag_digest(&reg, "charts/web", "1.2.3_build.7"));
     assert_eq!(sha256_file(&reg.blob_file(manifest)), manifest);
+    // Pushing the same archive again (blobs already there) gives the same manifest digest.
+    let again =
+        expect_success(&env.run(&["push", archive.to_str().unwrap(), &dest, "--plain-http"]));
+    assert_eq!(line(&again, "Digest"), manifest);
 
     let out = env.run(&[
         "pull",
