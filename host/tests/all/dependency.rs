@@ -240,6 +240,14 @@ fn package_refuses_a_missing_or_non_component_and_irregular_files() {
     let err = expect_error(&wasmchart(tmp.path(), &["package", "redis", "-d", "out"]));
     assert!(err.contains(".helmignore leaves it out"), "{err}");
     fs::remove_file(src.join(".helmignore")).expect("rm");
+    // A symlink leading out of the chart is refused, not followed.
+    std::os::unix::fs::symlink("/etc/hostname", src.join("escape")).expect("symlink");
+    let err = expect_error(&wasmchart(tmp.path(), &["package", "redis", "-d", "out"]));
+    assert!(
+        err.contains("escape") && err.contains("outside the chart"),
+        "{err}"
+    );
+    fs::remove_file(src.join("escape")).expect("rm");
     // A FIFO is refused quickly (never opened), naming it.
     let status = Command::new("mkfifo")
         .arg(src.join("pipe"))
@@ -630,6 +638,19 @@ fn update_refuses_unsupported_repositories_atomically_and_helm_locks_only_warn()
         !u.join("Chart.lock").exists() && !u.join("charts").exists(),
         "nothing written"
     );
+    // charts/ as a symlink (leading anywhere) is never written through.
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, u.join("charts")).unwrap();
+    fs::write(u.join("Chart.yaml"), &yaml).unwrap();
+    let err = expect_error(&wasmchart(&u, &["dependency", "update"]));
+    assert!(err.contains("charts is a symlink"), "{err}");
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through it"
+    );
+    fs::remove_file(u.join("charts")).unwrap();
     // A lock as Helm writes it (no digests): a warning, an error under --verify-lock.
     fs::write(u.join("Chart.yaml"), &yaml).unwrap();
     expect_success(&wasmchart(&u, &["dependency", "update"]));
