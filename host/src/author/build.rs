@@ -38,6 +38,12 @@ struct Target {
 pub fn run(args: &BuildArgs) -> Result<()> {
     let root = args.chart.clone().unwrap_or_else(|| PathBuf::from("."));
     let fs = ChartDir::open(&root).map_err(|e| anyhow!("{e}"))?;
+    if fs.kind("Chart.yaml").map_err(|e| anyhow!("{e}"))?.is_none() {
+        bail!(
+            "{} is not a chart: Chart.yaml is missing (give the umbrella's or a subchart's directory)",
+            root.display()
+        );
+    }
     let mut targets = Vec::new();
     collect(fs, 0, &mut targets)?;
     let targets = select(targets, &args.only, &root)?;

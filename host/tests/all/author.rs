@@ -543,6 +543,12 @@ fn build_walks_the_umbrella_deepest_first() {
 
     let line = build_error(&wasmchart(&root.join("charts/plain"), &["build"], FAST));
     assert!(line.starts_with("error: nothing to build in ."), "{line}");
+    let line = build_error(&wasmchart(root, &["build", "charts"], FAST));
+    assert_eq!(
+        line,
+        "error: charts is not a chart: Chart.yaml is missing (give the umbrella's or a \
+         subchart's directory)"
+    );
 }
 
 /// The SDK carries its own copy of the contract, so it builds outside this
