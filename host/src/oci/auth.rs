@@ -159,6 +159,18 @@ fn key_matches(key: &str, registry: &str) -> bool {
 /// default), keeping its other entries; written to a temporary file with mode 0600 and
 /// renamed over the old one, so a crash never leaves half a credentials file.
 pub(crate) fn store(file: &Path, registry: &str, username: &str, password: &str) -> Result<()> {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    edit(file, registry, Some(serde_json::json!({ "auth": token }))).map(drop)
+}
+
+/// Removes `registry`'s entries from `file` (`registry logout`); false when there were none.
+pub(crate) fn remove(file: &Path, registry: &str) -> Result<bool> {
+    edit(file, registry, None)
+}
+
+/// Replaces (or with `None` removes) `registry`'s entry in `file`, atomically, mode 0600.
+/// Returns whether an entry was there before.
+fn edit(file: &Path, registry: &str, entry: Option<Value>) -> Result<bool> {
     let mut config = read_config(file)?.unwrap_or_default();
     let auths = config
         .entry("auths")
@@ -166,9 +178,15 @@ pub(crate) fn store(file: &Path, registry: &str, username: &str, password: &str)
     let Value::Object(auths) = auths else {
         bail!("{}: \"auths\" is not an object", file.display());
     };
+    let before = auths.len();
     auths.retain(|k, _| !key_matches(k, registry));
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-    auths.insert(registry.to_string(), serde_json::json!({ "auth": token }));
+    let existed = auths.len() != before;
+    if entry.is_none() && !existed {
+        return Ok(false);
+    }
+    if let Some(e) = entry {
+        auths.insert(registry.to_string(), e);
+    }
     let text = serde_json::to_string_pretty(&Value::Object(config))?;
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -183,7 +201,7 @@ pub(crate) fn store(file: &Path, registry: &str, username: &str, password: &str)
     tmp.persist(file)
         .map_err(|e| e.error)
         .with_context(|| format!("writing {}", file.display()))?;
-    Ok(())
+    Ok(existed)
 }
 
 #[cfg(test)]
@@ -217,6 +235,10 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.contains("credsStore"), "{text}");
+        assert!(remove(&file, "h:5000").unwrap());
+        assert!(lookup(&file, "h:5000").unwrap().is_none());
+        assert!(lookup(&file, "other:1").unwrap().is_some());
+        assert!(!remove(&file, "h:5000").unwrap());
     }
 
     #[test]

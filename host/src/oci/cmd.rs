@@ -248,7 +248,7 @@ fn copy_tree(dir: &ChartDir, rel: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `wasmchart registry login|logout`.
+/// `wasmchart registry login|logout`, as Helm's.
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
     #[command(subcommand)]
@@ -260,6 +260,18 @@ pub struct RegistryArgs {
 pub enum RegistryCommand {
     /// Check credentials against a registry and store them in Helm's registry config.
     Login(LoginArgs),
+    /// Remove a registry's stored credentials from Helm's registry config.
+    Logout(LogoutArgs),
+}
+
+/// `wasmchart registry logout HOST`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry: HOST[:PORT].
+    pub host: String,
+    /// Credentials file (default: Helm's registry config).
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
 }
 
 /// `wasmchart registry login HOST --username U --password-stdin`.
@@ -282,6 +294,17 @@ pub fn run_registry(args: RegistryArgs) -> Result<()> {
             let host = a.host.trim_start_matches("oci://").trim_end_matches('/');
             let file = super::login(host, &user, &pass, &o)?;
             eprintln!("Login Succeeded (credentials stored in {})", file.display());
+            Ok(())
+        }
+        RegistryCommand::Logout(a) => {
+            let host = a.host.trim_start_matches("oci://").trim_end_matches('/');
+            let Some(file) = a.registry_config.or_else(super::auth::helm_config_path) else {
+                bail!("no credentials file: set HOME or pass --registry-config");
+            };
+            if !super::auth::remove(&file, host)? {
+                bail!("not logged in to {host} (no entry in {})", file.display());
+            }
+            eprintln!("Removing login credentials for {host}");
             Ok(())
         }
     }

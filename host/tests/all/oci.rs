@@ -377,6 +377,23 @@ fn credentials_flags_docker_config_and_login() {
         "-d",
         "d2",
     ]));
+    // `registry logout` removes the entry: the registry refuses again.
+    let out = env.run(&["registry", "logout", &reg.host]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("private/auth"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+    ]));
+    assert!(err.contains("no credentials were found"), "{err}");
+    let err = expect_error(&env.run(&["registry", "logout", &reg.host]));
+    assert!(err.contains("not logged in"), "{err}");
 }
 
 #[test]
