@@ -61,6 +61,10 @@ const RUST_FILES: &[KitFile] = &[
         include_str!("templates/rust/src/lib.rs"),
     ),
     (
+        "component/README.md",
+        include_str!("templates/rust/README.md"),
+    ),
+    (
         "component/Cargo.lock",
         include_str!("../../../plugins/Cargo.lock"),
     ),
