@@ -74,7 +74,8 @@ export async function stageComponent(entry, stage) {
       queue.push(target);
       const rewritten = relativeSpecifier(stagedPath(file, places), stagedPath(target, places));
       if (rewritten !== spec) {
-        out += source.slice(last, imp.s) + rewritten;
+        // A dynamic import's range includes the quotes; a static one's does not.
+        out += source.slice(last, imp.s) + (imp.d > -1 ? `'${rewritten}'` : rewritten);
         last = imp.e;
       }
     }

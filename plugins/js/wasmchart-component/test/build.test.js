@@ -36,7 +36,7 @@ test('relative and helper imports are staged and rewritten', async () => {
   const dir = project({
     'package.json': '{}',
     'src/component.js': "import { defineRender } from 'wasmchart-component';\nimport { cm } from './lib/objects.js';\nexport const render = defineRender(() => ({ manifests: [cm()] }));\n",
-    'src/lib/objects.js': "import { log } from 'wasmchart:chart/log@0.1.0';\nexport const cm = () => ({ source: 's', content: '{}' });\n",
+    'src/lib/objects.js': "import { log } from 'wasmchart:chart/log@0.1.0';\nexport const cm = () => ({ source: 's', content: '{}' });\nexport const later = () => import('wasmchart-component');\n",
   });
   const stage = mkdtempSync(join(tmpdir(), 'wcb-stage-'));
   try {
@@ -48,7 +48,9 @@ test('relative and helper imports are staged and rewritten', async () => {
     const comp = readFileSync(join(stage, 'app', 'src', 'component.js'), 'utf8');
     assert.match(comp, /from '\.\.\/\.\.\/lib\/src\/index\.js'/);
     assert.match(comp, /from '\.\/lib\/objects\.js'/);
-    assert.match(readFileSync(join(stage, 'app', 'src', 'lib', 'objects.js'), 'utf8'), /'wasmchart:chart\/log@0\.1\.0'/);
+    const objects = readFileSync(join(stage, 'app', 'src', 'lib', 'objects.js'), 'utf8');
+    assert.match(objects, /'wasmchart:chart\/log@0\.1\.0'/);
+    assert.match(objects, /import\('\.\.\/\.\.\/\.\.\/lib\/src\/index\.js'\)/, 'a dynamic import keeps its quotes');
     assert.ok(existsSync(join(stage, 'lib', 'src', 'index.js')));
     assert.ok(!existsSync(join(stage, 'app', 'package.json')), 'only the module graph is copied');
   } finally {
