@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use wasmchart_values::Chart;
-use wasmchart_values::chartfs::{self, ChartDir, Kind, archive};
+use wasmchart_values::chartfs::{self, ChartDir, Kind};
 
 use super::golang::hex;
 
@@ -47,10 +47,9 @@ pub struct Observed {
     pub components: BTreeMap<String, String>,
 }
 
-/// Observes the subchart `sub` of the umbrella whose confined handle is `umbrella`: the
-/// archive is read again through the umbrella's handle (the same rules as the load), a
-/// directory is listed and hashed, and every component is hashed with
-/// [`component_digest`].
+/// Observes the subchart `sub` of the umbrella whose confined handle is `umbrella`: an
+/// archive's digest is of the very bytes the load unpacked, a directory is listed and hashed,
+/// and every component is hashed with [`component_digest`].
 ///
 /// # Errors
 ///
@@ -60,11 +59,11 @@ pub fn observe(umbrella: &ChartDir, sub: &Chart) -> Result<Observed> {
     let mut known = BTreeMap::new();
     collect_components(sub, sub, "", &mut components, &mut known)?;
     let (place, packaged, digest) = match sub.fs().packaged() {
-        Some(tree) => {
-            let rel = relative(umbrella.path(), tree.archive());
-            let bytes = umbrella.read(&rel, &archive::ARCHIVE)?;
-            (rel, true, sha256(&bytes))
-        }
+        Some(tree) => (
+            relative(umbrella.path(), tree.archive()),
+            true,
+            sha256(tree.raw()),
+        ),
         None => {
             let rel = relative(umbrella.path(), sub.dir());
             (rel, false, dir_digest_with(sub.fs(), &known)?)

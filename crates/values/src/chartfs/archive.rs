@@ -89,6 +89,9 @@ pub struct Tree {
     /// Large entries the loader found a use for (a component, a packaged subchart).
     claimed: Mutex<BTreeSet<String>>,
     bytes: u64,
+    /// The archive as read (compressed), so a lock can check the digest of exactly the bytes
+    /// that were loaded rather than of the file read again.
+    raw: Arc<[u8]>,
 }
 
 /// The result of looking a name up in a [`Tree`].
@@ -107,6 +110,11 @@ impl Tree {
     /// Decompressed bytes held.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The archive's bytes as read (compressed): what a Chart.lock digest pins.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
     }
 
     pub(crate) fn lookup(&self, key: &str) -> Option<Entry> {
@@ -238,6 +246,7 @@ pub fn unpack(data: &[u8], archive: &Path) -> Result<Tree, ArchiveError> {
             large: BTreeMap::new(),
             claimed: Mutex::new(BTreeSet::new()),
             bytes: 0,
+            raw: data.into(),
         },
         ordinary: 0,
         large: 0,
