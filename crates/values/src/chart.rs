@@ -34,9 +34,21 @@ struct ChartData {
     values_file: Option<PathBuf>,
     subcharts: Vec<Chart>,
     schema: Option<(PathBuf, Value)>,
-    component: std::sync::OnceLock<Arc<[u8]>>,
+    component: std::sync::OnceLock<ComponentFile>,
+    component_bytes: std::sync::OnceLock<Arc<[u8]>>,
     /// YAML bytes read by `Chart::load` for this chart and its subcharts (set on the root).
     yaml_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// A chart's component, opened and checked by [`Chart::component_file`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum ComponentFile {
+    /// A regular file of a chart directory, opened (non-blocking, inside the chart, within
+    /// [`chartfs::COMPONENT`] when opened) and not read: whoever reads it checks its size
+    /// again on this descriptor.
+    File(Arc<std::fs::File>),
+    /// A packaged chart's component, whose bytes are in memory already.
+    Bytes(Arc<[u8]>),
 }
 
 /// The parts of Chart.yaml that value computation and the host use.
@@ -164,9 +176,36 @@ impl Chart {
             .map(|c| self.inner.dir.join(c))
     }
 
-    /// The bytes of the component `component:` names, read through the chart's handle (a
-    /// regular file inside the chart, [`chartfs::COMPONENT`] at most) once per chart, however
-    /// many aliases render it; `None` when Chart.yaml names no component.
+    /// The component `component:` names, opened through the chart's handle (a regular file
+    /// inside the chart, [`chartfs::COMPONENT`] at most) once per chart however many aliases
+    /// render it, and not read: a compile cache that already holds it by the file's identity
+    /// never needs its bytes. `None` when Chart.yaml names no component.
+    ///
+    /// # Errors
+    ///
+    /// The file is missing, outside the chart, not a regular file, too large or unreadable.
+    pub fn component_file(&self) -> Result<Option<ComponentFile>, chartfs::FsError> {
+        let Some(name) = &self.inner.metadata.component else {
+            return Ok(None);
+        };
+        if let Some(file) = self.inner.component.get() {
+            return Ok(Some(file.clone()));
+        }
+        let opened = self
+            .inner
+            .fs
+            .open_file(self.component_rel(name)?, &chartfs::COMPONENT)?;
+        let file = match opened {
+            chartfs::Opened::File(file) => ComponentFile::File(Arc::new(file)),
+            chartfs::Opened::Bytes(bytes) => ComponentFile::Bytes(bytes.into()),
+        };
+        Ok(Some(self.inner.component.get_or_init(|| file).clone()))
+    }
+
+    /// The bytes of the component `component:` names, read once per chart from the
+    /// descriptor [`Chart::component_file`] opened (the very file a render loads), at most
+    /// [`chartfs::COMPONENT`]; `None` when Chart.yaml names no component. Renders use
+    /// [`Chart::component_file`], which reads only if needed.
     ///
     /// # Errors
     ///
@@ -175,17 +214,30 @@ impl Chart {
         let Some(name) = &self.inner.metadata.component else {
             return Ok(None);
         };
-        if let Some(bytes) = self.inner.component.get() {
+        if let Some(bytes) = self.inner.component_bytes.get() {
             return Ok(Some(bytes.clone()));
         }
-        // Checked at load; the same check keeps this read inside the chart on its own.
-        let rel = chartfs::relative_path(name).map_err(|why| chartfs::FsError {
+        let bytes = match self.component_file()? {
+            None => return Ok(None),
+            Some(ComponentFile::Bytes(bytes)) => bytes,
+            Some(ComponentFile::File(file)) => {
+                chartfs::read_open_file(&file, &chartfs::COMPONENT, self.inner.dir.join(name))?
+                    .into()
+            }
+        };
+        Ok(Some(
+            self.inner.component_bytes.get_or_init(|| bytes).clone(),
+        ))
+    }
+
+    /// `name` (Chart.yaml `component:`) as a path inside the chart; checked at load, checked
+    /// again so that this read stays inside the chart on its own.
+    fn component_rel(&self, name: &str) -> Result<PathBuf, chartfs::FsError> {
+        chartfs::relative_path(name).map_err(|why| chartfs::FsError {
             op: "read",
             path: self.inner.dir.join(name),
             reason: std::io::Error::other(why),
-        })?;
-        let bytes: Arc<[u8]> = self.inner.fs.read(&rel, &chartfs::COMPONENT)?.into();
-        Ok(Some(self.inner.component.get_or_init(|| bytes).clone()))
+        })
     }
 
     /// Every chart found under charts/, in directory-name order.
@@ -337,6 +389,7 @@ fn load_dir(fs: ChartDir, depth: usize, loading: &mut Loading) -> Result<Chart, 
             subcharts,
             schema,
             component: std::sync::OnceLock::new(),
+            component_bytes: std::sync::OnceLock::new(),
             yaml_bytes: std::sync::atomic::AtomicU64::new(0),
         }),
     })

@@ -247,6 +247,16 @@ pub fn relative_path(path: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// A file [`ChartDir::open_file`] checked and opened, not yet read.
+#[derive(Debug)]
+pub enum Opened {
+    /// A regular file inside the chart directory, within the limit when it was opened: the
+    /// reader checks its size and identity on this descriptor (`fstat`) before trusting it.
+    File(std::fs::File),
+    /// The bytes of a packaged chart's file (already in memory).
+    Bytes(Vec<u8>),
+}
+
 /// A chart directory, reached through a capability handle: every path is resolved inside it.
 /// For a packaged chart, the "directory" is the archive's entries, held in memory.
 pub struct ChartDir {
@@ -509,34 +519,35 @@ impl ChartDir {
         }
     }
 
-    /// The one read path: type check, non-blocking open, handle check, capped read. With
-    /// `single_link`, a file with more than one hard link is refused.
-    fn read_checked(
+    /// Opens the regular file `rel` (at most `limit` bytes) without reading it: for a large
+    /// file the reader may not need, such as a component a compile cache already holds. A
+    /// packaged chart's file is in memory already and comes back as bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`ChartDir::read`], except that nothing is read.
+    pub fn open_file(&self, rel: impl AsRef<Path>, limit: &Limit) -> Result<Opened, FsError> {
+        let rel = rel.as_ref();
+        let path = || self.display(rel);
+        if let Source::Archive { .. } = &self.source {
+            return self.read(rel, limit).map(Opened::Bytes);
+        }
+        let (file, meta) = self.open_checked(rel, false)?;
+        if meta.len() > limit.bytes {
+            return Err(over_limit(meta.len(), limit, path()));
+        }
+        Ok(Opened::File(file.into_std()))
+    }
+
+    /// The one open path of a chart directory: type check, non-blocking open, handle check.
+    /// With `single_link`, a file with more than one hard link is refused.
+    fn open_checked(
         &self,
         rel: &Path,
-        limit: &Limit,
         single_link: bool,
-    ) -> Result<Vec<u8>, FsError> {
+    ) -> Result<(cap_std::fs::File, cap_std::fs::Metadata), FsError> {
         let path = || self.display(rel);
-        match self.kind(rel)? {
-            Some(Kind::File) => {}
-            Some(other) => return Err(not_regular(path(), other)),
-            None => {
-                return Err(FsError::new(
-                    "read",
-                    path(),
-                    io::Error::new(io::ErrorKind::NotFound, "no such file"),
-                ));
-            }
-        }
-        if let Source::Archive { tree, prefix } = &self.source {
-            let k = format!(
-                "{prefix}{}",
-                key(rel).map_err(|e| self.fail("read", rel, e))?
-            );
-            let bytes = tree.file(&k).map(|b| &b[..]).unwrap_or_default();
-            return read_capped(bytes, bytes.len() as u64, limit, path());
-        }
+        self.check_is_file(rel)?;
         let file = self
             .dir("read", rel)?
             .open_with(rel, &nonblocking())
@@ -551,6 +562,42 @@ impl ChartDir {
         if single_link {
             check_single_link(&meta, path())?;
         }
+        Ok((file, meta))
+    }
+
+    /// Refuses what is not a regular file, by its type, before opening it.
+    fn check_is_file(&self, rel: &Path) -> Result<(), FsError> {
+        let path = || self.display(rel);
+        match self.kind(rel)? {
+            Some(Kind::File) => Ok(()),
+            Some(other) => Err(not_regular(path(), other)),
+            None => Err(FsError::new(
+                "read",
+                path(),
+                io::Error::new(io::ErrorKind::NotFound, "no such file"),
+            )),
+        }
+    }
+
+    /// The one read path: type check, non-blocking open, handle check, capped read. With
+    /// `single_link`, a file with more than one hard link is refused.
+    fn read_checked(
+        &self,
+        rel: &Path,
+        limit: &Limit,
+        single_link: bool,
+    ) -> Result<Vec<u8>, FsError> {
+        let path = || self.display(rel);
+        if let Source::Archive { tree, prefix } = &self.source {
+            self.check_is_file(rel)?;
+            let k = format!(
+                "{prefix}{}",
+                key(rel).map_err(|e| self.fail("read", rel, e))?
+            );
+            let bytes = tree.file(&k).map(|b| &b[..]).unwrap_or_default();
+            return read_capped(bytes, bytes.len() as u64, limit, path());
+        }
+        let (file, meta) = self.open_checked(rel, single_link)?;
         read_capped(file, meta.len(), limit, path())
     }
 }
@@ -636,16 +683,7 @@ fn read_capped(
     path: PathBuf,
 ) -> Result<Vec<u8>, FsError> {
     if len > limit.bytes {
-        return Err(FsError::rule(
-            "read",
-            path,
-            format!(
-                "it is {}, over the {} limit for {}",
-                size(len),
-                size(limit.bytes),
-                limit.what
-            ),
-        ));
+        return Err(over_limit(len, limit, path));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(limit.bytes + 1)
@@ -663,6 +701,56 @@ fn read_capped(
         ));
     }
     Ok(bytes)
+}
+
+/// Reads all of a file [`ChartDir::open_file`] opened, from its start and whatever its
+/// descriptor's offset, at most `limit` bytes (checked again on the descriptor); `path`
+/// names it in messages.
+///
+/// # Errors
+///
+/// The file is over the limit now, or cannot be read.
+pub fn read_open_file(
+    file: &std::fs::File,
+    limit: &Limit,
+    path: PathBuf,
+) -> Result<Vec<u8>, FsError> {
+    let len = file
+        .metadata()
+        .map_err(|e| FsError::new("read", path.clone(), e))?
+        .len();
+    read_capped(OffsetReader { file, at: 0 }, len, limit, path)
+}
+
+/// Reads a file from an offset of its own (`pread`), leaving the descriptor's offset alone so
+/// that the one descriptor can be read by many.
+struct OffsetReader<'a> {
+    file: &'a std::fs::File,
+    at: u64,
+}
+
+impl Read for OffsetReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+fn over_limit(len: u64, limit: &Limit, path: PathBuf) -> FsError {
+    FsError::rule(
+        "read",
+        path,
+        format!(
+            "it is {}, over the {} limit for {}",
+            size(len),
+            size(limit.bytes),
+            limit.what
+        ),
+    )
 }
 
 fn utf8(bytes: Vec<u8>, path: PathBuf) -> Result<String, FsError> {

@@ -96,6 +96,16 @@ impl Identity {
         }
     }
 
+    /// Whether neither the content nor the inode changed since `time`
+    /// (mtime and ctime both before it).
+    pub(super) fn unchanged_since(&self, time: std::time::SystemTime) -> bool {
+        let Ok(since) = time.duration_since(std::time::UNIX_EPOCH) else {
+            return false;
+        };
+        let since = (since.as_secs() as i64, i64::from(since.subsec_nanos()));
+        self.mtime < since && self.ctime < since
+    }
+
     /// Fixed-width little-endian encoding, for stamps.
     pub(super) fn to_bytes(self) -> [u8; IDENTITY_LEN] {
         let mut out = [0; IDENTITY_LEN];

@@ -58,6 +58,7 @@
 
 mod entry;
 mod fsx;
+mod ids;
 mod key;
 mod map;
 mod read;
@@ -89,6 +90,12 @@ pub(crate) struct Loaded {
     /// The entry mapping the component's code lives in; keep it as long as
     /// any clone of `component` (or anything made from it) lives.
     pub _mapping: Option<map::Mapping>,
+}
+
+/// A file's identity (device, inode, size, mtime, ctime) as bytes: equal
+/// for two `fstat`s of one unchanged file.
+pub(crate) fn identity_bytes(meta: &std::fs::Metadata) -> [u8; fsx::IDENTITY_LEN] {
+    Identity::of(meta).to_bytes()
 }
 
 /// What the cache did for one load.
@@ -226,6 +233,32 @@ impl Cache {
     /// The warnings shown so far (once per kind), without `warning: `.
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.list()
+    }
+
+    /// The SHA-256 that a digest record (`ids.rs`) vouches the component
+    /// file `meta` describes (from `fstat` of its open descriptor) holds:
+    /// a warm load then reads none of it.
+    pub(crate) fn recorded_digest(&self, meta: &std::fs::Metadata) -> Option<[u8; 32]> {
+        let store = self.store.as_ref()?;
+        ids::lookup(&store.key, &store.dir, Identity::of(meta))
+    }
+
+    /// Records that the component file read between `before` and `after`
+    /// (`fstat` of its descriptor) holds bytes with SHA-256 `digest`, if it
+    /// kept its identity throughout and had settled when the read began.
+    /// Best effort: a missing record only costs a read next time.
+    pub(crate) fn record_digest(
+        &self,
+        before: &std::fs::Metadata,
+        after: &std::fs::Metadata,
+        digest: &[u8; 32],
+        read_began: std::time::SystemTime,
+    ) {
+        let Some(store) = &self.store else { return };
+        let identity = Identity::of(before);
+        if identity == Identity::of(after) {
+            let _ = ids::record(&store.key, &store.dir, identity, digest, read_began);
+        }
     }
 
     /// The entry file name for component bytes with SHA-256 `digest`.
