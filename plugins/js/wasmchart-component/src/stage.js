@@ -11,6 +11,7 @@
 // file named, instead of failing later inside the engine.
 
 import { init, parse } from 'es-module-lexer';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +59,7 @@ export async function stageComponent(entry, stage) {
     try {
       [imports, exports] = parse(source, file);
     } catch (e) {
-      throw new Error(`${shown(file)}: cannot parse it as an ES module: ${e.message}`);
+      throw new Error(`${shown(file)}: cannot parse it as an ES module: ${syntaxError(source) ?? e.message}`);
     }
     if (file === entry) entryExports = exports.map((x) => x.n);
     let out = '';
@@ -125,6 +126,17 @@ function resolveImport(spec, from, places) {
   throw new Error(
     `${shown(from)} imports the package '${spec}': a component can import only relative files, '${SELF}' and the WIT imports 'wasmchart:chart/...'; copy the package's ES module files into your project and import them relatively`,
   );
+}
+
+/** node's own account of a syntax error in `source` ("SyntaxError: ... at line N"), if it has one. */
+function syntaxError(source) {
+  const check = spawnSync(process.execPath, ['--input-type=module', '--check'], { input: source, encoding: 'utf8' });
+  if (check.status === 0 || typeof check.stderr !== 'string') return null;
+  const lines = check.stderr.split('\n').map((l) => l.trimEnd());
+  const line = lines.find((l) => /^\[stdin\]:\d+$/.test(l))?.slice('[stdin]:'.length);
+  const what = lines.find((l) => /^[A-Z][A-Za-z]*Error: /.test(l));
+  if (!what) return null;
+  return line ? `${what} at line ${line}` : what;
 }
 
 function existing(path, spec, from) {

@@ -80,6 +80,8 @@ test('unsupported imports are refused naming the file and the import', async () 
     /component\.js imports 'node:fs': node's built-in modules do not exist inside a component/);
   assert.match(await stageError({ 'component.js': "import { a } from './a';\nexport function render() {}\n", 'a.js': 'export const a = 1;' }),
     /component\.js imports '\.\/a', but .*a is not a file \(ES modules need the extension: '\.\/a\.js'\)/);
+  assert.match(await stageError({ 'component.js': "export function render() { return {; }\n" }),
+    /component\.js: cannot parse it as an ES module: SyntaxError: Unexpected token ';' at line 1$/);
   assert.match(await stageError({ 'component.js': "export function notRender() {}\n" }),
     /component\.js does not export 'render'/);
   assert.match(await stageError({ 'component.js': "const m = 'x'; await import(m);\nexport function render() {}\n" }),
