@@ -426,6 +426,22 @@ fn tls_needs_the_ca_file() {
         std::fs::read(env.path().join("d/tls-2.0.0.tgz")).unwrap(),
         std::fs::read(&archive).unwrap()
     );
+    // Not a PEM file: named, before any connection.
+    let err = expect_error(&env.run(&["push", a, &dest, "--ca-file", a]));
+    assert!(
+        err.contains("--ca-file") && err.contains("not a PEM"),
+        "{err}"
+    );
+    // Verification off: works without the CA (test registries only).
+    expect_success(&env.run(&[
+        "pull",
+        &reg.url("secure/tls"),
+        "--version",
+        "2.0.0",
+        "--insecure-skip-tls-verify",
+        "-d",
+        "d2",
+    ]));
 }
 
 #[test]
