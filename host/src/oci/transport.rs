@@ -101,7 +101,7 @@ impl Session {
             Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
             None => RegistryAuth::Anonymous,
         };
-        Ok(Session {
+        let session = Session {
             rt,
             client,
             http,
@@ -109,7 +109,11 @@ impl Session {
             auth,
             creds,
             registry: registry.to_string(),
-        })
+        };
+        if session.creds.is_some() && !o.plain_http {
+            session.check_realm()?;
+        }
+        Ok(session)
     }
 
     fn reference(&self, r: &ChartRef, tag: Option<&str>) -> Result<Reference> {
@@ -152,15 +156,53 @@ impl Session {
         Ok(reference)
     }
 
-    /// Every tag of `r`'s repository.
+    /// Every tag of `r`'s repository, following the registry's `Link` pages (same
+    /// repository only): each page at most [`helm::MAX_MANIFEST`] bytes, at most
+    /// [`MAX_TAG_PAGES`] pages and [`MAX_TAGS`] tags.
     pub fn tags(&self, r: &ChartRef) -> Result<Vec<String>> {
-        let reference = self.authenticate(r, RegistryOperation::Pull)?;
         let what = format!("listing the tags of {r}");
-        let resp = self.run(
-            &what,
-            self.client.list_tags(&reference, &self.auth, None, None),
-        )?;
-        Ok(resp.tags)
+        let first = format!("/v2/{}/tags/list", r.repository());
+        let mut next = Some(first.clone());
+        let mut tags = Vec::new();
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            if pages > MAX_TAG_PAGES {
+                bail!(
+                    "{what}: registry {} sent more than {MAX_TAG_PAGES} pages of tags",
+                    self.registry
+                );
+            }
+            let cap = helm::MAX_MANIFEST as u64;
+            let (body, link) = match self.get(&what, r, &path, "application/json", cap)? {
+                Got::Body(b, _, link) => (b, link),
+                Got::TooLong(_) => bail!(
+                    "{what}: registry {} sent a tag list page over {}; refused",
+                    self.registry,
+                    chartfs::size(cap)
+                ),
+            };
+            #[derive(serde::Deserialize)]
+            struct Page {
+                #[serde(default)]
+                tags: Option<Vec<String>>,
+            }
+            let page: Page = serde_json::from_slice(&body).map_err(|e| {
+                anyhow!(
+                    "{what}: registry {} sent a tag list that is not JSON ({e})",
+                    self.registry
+                )
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+            if tags.len() > MAX_TAGS {
+                bail!(
+                    "{what}: registry {} lists more than {MAX_TAGS} tags",
+                    self.registry
+                );
+            }
+            next = link.and_then(|l| next_page(&l, &first));
+        }
+        Ok(tags)
     }
 
     /// The manifest `r:tag`: at most [`helm::MAX_MANIFEST`] bytes (refused as soon as the
@@ -171,7 +213,7 @@ impl Session {
         let path = format!("manifests/{tag}");
         let cap = helm::MAX_MANIFEST as u64;
         let (body, claimed) = match self.get(&what, r, &path, helm::MANIFEST_MEDIA_TYPE, cap)? {
-            Got::Body(b, claimed) => (b, claimed),
+            Got::Body(b, claimed, _) => (b, claimed),
             Got::TooLong(n) => bail!(
                 "{what}: the registry sent a manifest of at least {}, over the {} cap; refused",
                 chartfs::size(n),
@@ -203,7 +245,7 @@ impl Session {
         }
         let path = format!("blobs/{}", d.digest);
         let body = match self.get(&what, r, &path, &d.media_type, d.size)? {
-            Got::Body(b, _) => b,
+            Got::Body(b, ..) => b,
             Got::TooLong(n) => bail!(
                 "{what}: the registry sent at least {n} bytes for a blob its manifest declares \
                  as {} bytes; refused",
@@ -228,12 +270,16 @@ impl Session {
             self.client
                 .auth(&reference, &self.auth, RegistryOperation::Pull),
         )?;
-        let url = format!(
-            "{}://{}/v2/{}/{path}",
-            self.scheme,
-            r.registry(),
-            r.repository()
-        );
+        let url = if path.starts_with("/v2/") {
+            format!("{}://{}{path}", self.scheme, r.registry())
+        } else {
+            format!(
+                "{}://{}/v2/{}/{path}",
+                self.scheme,
+                r.registry(),
+                r.repository()
+            )
+        };
         let fut = async {
             let mut req = self.http.get(&url).header(reqwest::header::ACCEPT, accept);
             req = match (&token, &self.creds) {
@@ -253,11 +299,14 @@ impl Session {
                 }
                 return Ok(Err((status.as_u16(), body)));
             }
-            let claimed = resp
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let header = |name: &str| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let claimed = header("docker-content-digest");
+            let link = header("link");
             if let Some(n) = resp.content_length().filter(|n| *n > cap) {
                 return Ok(Ok(Got::TooLong(n)));
             }
@@ -269,7 +318,7 @@ impl Session {
                 }
                 body.extend_from_slice(&c);
             }
-            Ok::<_, reqwest::Error>(Ok(Got::Body(body, claimed)))
+            Ok::<_, reqwest::Error>(Ok(Got::Body(body, claimed, link)))
         };
         let timed = self
             .rt
@@ -386,33 +435,44 @@ impl Session {
     }
 
     /// Checks the session's credentials by listing `r`'s tags: a 401 or 403 fails, and so
-    /// does an unreachable registry; a 404 (no such repository) means the login worked.
+    /// does an unreachable registry; "no such repository" means the login worked.
     pub fn check_login(&self, r: &ChartRef) -> Result<()> {
-        let reference = self.reference(r, None)?;
-        let fut = async {
-            self.client
-                .auth(&reference, &self.auth, RegistryOperation::Pull)
-                .await?;
-            self.client
-                .list_tags(&reference, &self.auth, None, None)
-                .await
-                .map(drop)
+        match self.tags(r) {
+            Err(e) if !format!("{e:#}").contains("not found in registry") => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// With credentials over HTTPS: refuses a registry whose token service (the `realm` of
+    /// its Bearer challenge, where the credentials are sent) is plain HTTP.
+    fn check_realm(&self) -> Result<()> {
+        let url = format!("{}://{}/v2/", self.scheme, self.registry);
+        let what = format!("registry {}", self.registry);
+        let fut = async { self.http.get(&url).send().await };
+        let resp = match self
+            .rt
+            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT + READ_TIMEOUT, fut).await })
+        {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(self.transport_error(&what, &describe(&e))),
+            Err(_) => bail!(
+                "{what} did not answer within {} seconds",
+                (CONNECT_TIMEOUT + READ_TIMEOUT).as_secs()
+            ),
         };
-        let what = format!("logging in to {}", self.registry);
-        self.run(&what, async {
-            match fut.await {
-                Err(OciDistributionError::RegistryError { envelope, .. })
-                    if envelope
-                        .errors
-                        .iter()
-                        .all(|e| matches!(e.code, OciErrorCode::NameUnknown)) =>
-                {
-                    Ok(())
-                }
-                Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(()),
-                other => other,
-            }
-        })
+        let challenge = resp
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(realm) = bearer_realm(challenge).filter(|r| !r.starts_with("https://")) {
+            bail!(
+                "{what} asks for credentials to be sent to {} over plain HTTP; refused (the \
+                 token service must use HTTPS)",
+                crate::text::escape_short(&realm, 200)
+            );
+        }
+        Ok(())
     }
 
     /// A one-paragraph message for `e`: what failed, the registry, the likely fix.
@@ -458,10 +518,43 @@ fn code_name(c: &OciErrorCode) -> &'static str {
     }
 }
 
+/// The `realm` of a `Bearer realm="…",service="…"` challenge.
+fn bearer_realm(challenge: &str) -> Option<String> {
+    let (scheme, params) = challenge.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let at = params.to_ascii_lowercase().find("realm=")?;
+    let value = &params[at + "realm=".len()..];
+    let value = match value.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => value.split(',').next()?,
+    };
+    Some(value.trim().to_string())
+}
+
+/// Tag list pages followed at most.
+const MAX_TAG_PAGES: usize = 100;
+/// Tags accepted at most, over all pages.
+const MAX_TAGS: usize = 100_000;
+
+/// The next page from a `Link: </v2/REPO/tags/list?last=…>; rel="next"` header: only a
+/// path on the same registry and repository (`first`), never another host.
+fn next_page(link: &str, first: &str) -> Option<String> {
+    let rest = link.trim().strip_prefix('<')?;
+    let (target, params) = rest.split_once('>')?;
+    if !params.replace(' ', "").contains("rel=\"next\"") {
+        return None;
+    }
+    let query = target.strip_prefix(first)?.strip_prefix('?')?;
+    Some(format!("{first}?{query}"))
+}
+
 /// What a bounded GET gave.
 enum Got {
-    /// The body and the `Docker-Content-Digest` the registry claimed for it, if any.
-    Body(Vec<u8>, Option<String>),
+    /// The body, the `Docker-Content-Digest` the registry claimed for it and its `Link`
+    /// header, if any.
+    Body(Vec<u8>, Option<String>, Option<String>),
     /// More bytes than allowed (at least this many, announced or received).
     TooLong(u64),
 }
@@ -507,4 +600,47 @@ fn install_crypto() {
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_pages_stay_on_the_repository() {
+        let first = "/v2/x/api/tags/list";
+        assert_eq!(
+            next_page(r#"</v2/x/api/tags/list?n=2&last=b>; rel="next""#, first).as_deref(),
+            Some("/v2/x/api/tags/list?n=2&last=b")
+        );
+        assert_eq!(
+            next_page(
+                r#"<https://evil/v2/x/api/tags/list?n=2>; rel="next""#,
+                first
+            ),
+            None
+        );
+        assert_eq!(
+            next_page(r#"</v2/other/tags/list?n=2>; rel="next""#, first),
+            None
+        );
+        assert_eq!(
+            next_page(r#"</v2/x/api/tags/list?n=2>; rel="prev""#, first),
+            None
+        );
+    }
+
+    #[test]
+    fn realms_are_read_from_bearer_challenges() {
+        let c = r#"Bearer realm="http://auth.example/token",service="r""#;
+        assert_eq!(
+            bearer_realm(c).as_deref(),
+            Some("http://auth.example/token")
+        );
+        assert_eq!(bearer_realm(r#"Basic realm="x""#), None);
+        assert_eq!(
+            bearer_realm("bearer service=r,realm=https://a/t").as_deref(),
+            Some("https://a/t")
+        );
+    }
 }

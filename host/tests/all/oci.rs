@@ -570,7 +570,9 @@ class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
     def do_GET(self):
-        if self.path == "/v2/":
+        if self.path == "/v2/" and getattr(H, "challenge", None):
+            self.send_response(401); self.send_header("WWW-Authenticate", H.challenge); self.send_header("Content-Length", "0"); self.end_headers()
+        elif self.path == "/v2/":
             self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}")
         elif self.path.startswith("/v2/x/endless/manifests/"):
             self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
@@ -583,11 +585,27 @@ class H(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/v2/x/lying/manifests/"):
             self.send_response(200); self.send_header("Content-Length", str(len(MANIFEST)))
             self.send_header("Docker-Content-Digest", "sha256:" + "b" * 64); self.end_headers(); self.wfile.write(MANIFEST)
+        elif self.path == "/v2/x/paged/tags/list":
+            self.json({"tags": ["1.0.0"]}, '</v2/x/paged/tags/list?n=1&last=1.0.0>; rel="next"')
+        elif self.path == "/v2/x/paged/tags/list?n=1&last=1.0.0":
+            self.json({"tags": ["1.1.0"]}, '<http://elsewhere.invalid/v2/x/paged/tags/list?n=9>; rel="next"')
+        elif self.path == "/v2/x/loop/tags/list" or self.path.startswith("/v2/x/loop/tags/list?"):
+            self.json({"tags": []}, '</v2/x/loop/tags/list?n=1&last=x>; rel="next"')
         elif self.path.startswith("/v2/x/redirect/manifests/"):
             self.send_response(302); self.send_header("Location", "https://127.0.0.1:9/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers()
         else:
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+    def json(self, value, link):
+        body = json.dumps(value).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body)))
+        self.send_header("Link", link); self.end_headers(); self.wfile.write(body)
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+if len(sys.argv) > 2:
+    import ssl
+    H.challenge = 'Bearer realm="http://127.0.0.1:9/token",service="hostile"'
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
@@ -602,9 +620,15 @@ impl Drop for Hostile {
 }
 
 fn hostile_registry() -> Hostile {
+    hostile_registry_with(&[])
+}
+
+/// The hostile registry; with a certificate and key, over TLS, its token realm plain HTTP.
+fn hostile_registry_with(tls: &[&Path]) -> Hostile {
     use std::io::BufRead as _;
     let mut child = Command::new("python3")
         .args(["-c", HOSTILE])
+        .args(tls)
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -647,6 +671,51 @@ fn a_hostile_registry_is_refused_quickly() {
     let (err, _) = pull("redirect");
     assert!(err.contains("may not change the scheme"), "{err}");
     assert!(!env.path().join("d").exists(), "nothing may be written");
+
+    // Tag lists: pages followed on the same repository only; a page loop is bounded.
+    let err = expect_error(&env.run(&[
+        "pull",
+        &format!("oci://{}/x/paged", reg.1),
+        "--version",
+        "^3",
+        "--plain-http",
+    ]));
+    assert!(err.contains("versions available: 1.1.0, 1.0.0"), "{err}");
+    let (out, took) = run_bounded(
+        env.cmd(&["pull", &format!("oci://{}/x/loop", reg.1), "--plain-http"]),
+        BOUND,
+    );
+    let err = expect_error(&out);
+    assert!(err.contains("more than 100 pages of tags"), "{err}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+#[test]
+fn credentials_are_never_sent_to_a_plain_http_token_service() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = super::registry::make_certs(certs.path());
+    let reg = hostile_registry_with(&[&cert, &key]);
+    let env = Env::new();
+    let out = env.run_stdin(
+        &[
+            "pull",
+            &format!("oci://{}/x/any", reg.1),
+            "--version",
+            "1.0.0",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--username",
+            "u",
+            "--password-stdin",
+        ],
+        "secret-password",
+    );
+    let err = expect_error(&out);
+    assert!(
+        err.contains("http://127.0.0.1:9/token") && err.contains("over plain HTTP; refused"),
+        "{err}"
+    );
+    assert!(!err.contains("secret-password"), "{err}");
 }
 
 #[test]

@@ -145,8 +145,9 @@ fn free_port() -> u16 {
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it (rustls refuses a self-signed
-/// CA certificate used as the server's own), made with the openssl CLI.
-fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// CA certificate used as the server's own), made with the openssl CLI in `dir`: returns
+/// (CA, server certificate, server key), all PEM.
+pub fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
