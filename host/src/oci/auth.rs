@@ -104,10 +104,24 @@ fn read_config(file: &Path) -> Result<Option<Map<String, Value>>> {
 }
 
 /// The `auths` entry of `file` for `registry`, if any.
+///
+/// As Docker: a `credHelpers` entry for the registry wins, then `credsStore`, then `auths`.
 fn lookup(file: &Path, registry: &str) -> Result<Option<Credentials>> {
     let Some(config) = read_config(file)? else {
         return Ok(None);
     };
+    let helper = match config.get("credHelpers") {
+        Some(Value::Object(h)) => h
+            .iter()
+            .find(|(k, _)| key_matches(k, registry))
+            .and_then(|(_, v)| v.as_str()),
+        _ => None,
+    };
+    if let Some(name) = helper.or_else(|| config.get("credsStore").and_then(Value::as_str)) {
+        if let Some(c) = helper::get(name, registry, file)? {
+            return Ok(Some(c));
+        }
+    }
     let Some(Value::Object(auths)) = config.get("auths") else {
         return Ok(None);
     };
@@ -141,6 +155,98 @@ fn lookup(file: &Path, registry: &str) -> Result<Option<Credentials>> {
             at()
         ),
         _ => Ok(None),
+    }
+}
+
+/// Docker credential helpers (`docker-credential-NAME get`), as `credsStore` and
+/// `credHelpers` name them: Docker Desktop, the ECR, GCR and ACR helpers, `pass`.
+mod helper {
+    use std::io::{Read as _, Write as _};
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Result, bail};
+
+    use super::Credentials;
+
+    /// A helper that has not answered within this is killed.
+    const TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Asks `docker-credential-NAME` for `registry`'s credentials; `None` when it has none.
+    pub(super) fn get(name: &str, registry: &str, config: &Path) -> Result<Option<Credentials>> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            bail!(
+                "{}: credential helper name {name:?} is not valid",
+                config.display()
+            );
+        }
+        let program = format!("docker-credential-{name}");
+        let mut child = match Command::new(&program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{} names the credential helper {name:?}, but {program} is not on PATH",
+                config.display()
+            ),
+            Err(e) => bail!("running {program} (from {}): {e}", config.display()),
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(registry.as_bytes());
+        }
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = (&mut stdout).take(64 * 1024).read_to_end(&mut out);
+            out
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() > TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "{program} did not answer within {} seconds",
+                    TIMEOUT.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = reader.join().unwrap_or_default();
+        if !status.success() {
+            // "credentials not found in native keychain": the helper has none for this host.
+            return Ok(None);
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "Username", default)]
+            username: String,
+            #[serde(rename = "Secret", default)]
+            secret: String,
+        }
+        let Ok(a) = serde_json::from_slice::<Answer>(&out) else {
+            bail!("{program} answered with something that is not its JSON credentials");
+        };
+        if a.secret.is_empty() || a.username == "<token>" {
+            return Ok(None);
+        }
+        Ok(Some(Credentials {
+            username: a.username,
+            password: a.secret,
+            source: program,
+        }))
     }
 }
 

@@ -330,6 +330,60 @@ fn credentials_flags_docker_config_and_login() {
     ]));
     std::fs::remove_file(env.path().join("docker/config.json")).unwrap();
 
+    // A credential helper, as `credsStore` names it (Docker Desktop, ECR, GCR helpers).
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-fake");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread host\n[ \"$1\" = get ] && [ \"$host\" = {} ] || exit 1\n\
+             printf '{{\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}'\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        env.path().join("docker/config.json"),
+        r#"{"credsStore":"fake"}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = env.cmd(&[
+        "pull",
+        &reg.url("private/auth"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-d",
+        "d3",
+    ]);
+    cmd.env("PATH", &path);
+    expect_success(&run_bounded(cmd, BOUND).0);
+    std::fs::write(
+        env.path().join("docker/config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"absent"}}}}"#, reg.host),
+    )
+    .unwrap();
+    let err = expect_error(&env.run(&[
+        "pull",
+        &reg.url("private/auth"),
+        "--version",
+        "1.0.0",
+        "--plain-http",
+    ]));
+    assert!(
+        err.contains("docker-credential-absent is not on PATH"),
+        "{err}"
+    );
+    std::fs::remove_file(env.path().join("docker/config.json")).unwrap();
+
     // `registry login` checks the password, then stores it (0600) where pull finds it.
     let err = expect_error(&env.run_stdin(
         &[
@@ -362,7 +416,6 @@ fn credentials_flags_docker_config_and_login() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(env.path().join("helm/config.json"))
         .unwrap()
         .permissions()
