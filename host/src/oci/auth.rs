@@ -117,10 +117,16 @@ fn lookup(file: &Path, registry: &str) -> Result<Option<Credentials>> {
             .and_then(|(_, v)| v.as_str()),
         _ => None,
     };
-    if let Some(name) = helper.or_else(|| config.get("credsStore").and_then(Value::as_str)) {
-        if let Some(c) = helper::get(name, registry, file)? {
-            return Ok(Some(c));
-        }
+    if let Some(name) = helper {
+        return helper::get(name, registry, file, true);
+    }
+    let store = config.get("credsStore").and_then(Value::as_str);
+    if let Some(c) = store
+        .map(|n| helper::get(n, registry, file, false))
+        .transpose()?
+        .flatten()
+    {
+        return Ok(Some(c));
     }
     let Some(Value::Object(auths)) = config.get("auths") else {
         return Ok(None);
@@ -174,7 +180,14 @@ mod helper {
     const TIMEOUT: Duration = Duration::from_secs(30);
 
     /// Asks `docker-credential-NAME` for `registry`'s credentials; `None` when it has none.
-    pub(super) fn get(name: &str, registry: &str, config: &Path) -> Result<Option<Credentials>> {
+    /// A helper missing from PATH is an error when `required` (a `credHelpers` entry names
+    /// it for this registry); a missing `credsStore` helper falls back to `auths`.
+    pub(super) fn get(
+        name: &str,
+        registry: &str,
+        config: &Path,
+        required: bool,
+    ) -> Result<Option<Credentials>> {
         if name.is_empty()
             || !name
                 .chars()
@@ -194,6 +207,7 @@ mod helper {
             .spawn()
         {
             Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
                 "{} names the credential helper {name:?}, but {program} is not on PATH",
                 config.display()
