@@ -79,6 +79,19 @@ pub fn read_archive(path: &Path) -> Result<Packaged> {
             path.display()
         );
     };
+    let tag = super::tag_of(&version);
+    let tag_ok = tag.len() <= 128
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if wasmchart_values::semver::Version::parse(&version).is_none() || !tag_ok {
+        bail!(
+            "{}: Chart.yaml version {:?} is not a SemVer version; Helm and registries need one \
+             (it becomes the tag)",
+            path.display(),
+            crate::text::escape_short(&version, 80)
+        );
+    }
     let expected = format!("{name}-{version}.tgz");
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
     if file.as_deref() != Some(expected.as_str()) {

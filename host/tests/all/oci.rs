@@ -607,6 +607,27 @@ fn a_missing_version_lists_what_exists_and_bad_input_is_named() {
         err.contains("multi-1.0.0.tgz") && err.contains("other-1.0.0.tgz"),
         "{err}"
     );
+    // A version that is not SemVer cannot become a tag.
+    let bad = env.path().join("hand/bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("Chart.yaml"),
+        "apiVersion: v2\nname: bad\nversion: one\n",
+    )
+    .unwrap();
+    let status = Command::new("tar")
+        .args(["czf", "../bad-one.tgz", "bad"])
+        .current_dir(env.path().join("hand"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tgz = env.path().join("bad-one.tgz");
+    let err =
+        expect_error(&env.run(&["push", tgz.to_str().unwrap(), &reg.url("m"), "--plain-http"]));
+    assert!(
+        err.contains("version \"one\" is not a SemVer version"),
+        "{err}"
+    );
     let err = expect_error(&env.run(&["push", a.to_str().unwrap(), "https://h/x"]));
     assert!(err.contains("must start with oci://"), "{err}");
     // Plain HTTP spoken to by an HTTPS client: the hint names the flag.
