@@ -827,3 +827,117 @@ fn a_chart_served_under_another_name_is_refused() {
     );
     assert!(!env.path().join("d").exists(), "nothing may be written");
 }
+
+/// A registry with Bearer token auth (as GHCR, Docker Hub and Harbor use), serving files
+/// from a directory: `/token` hands out a token for `tester` only; everything under `/v2/x/`
+/// needs it.
+const TOKEN_REGISTRY: &str = r#"
+import base64, http.server, os, sys
+root, port_holder = sys.argv[1], {}
+GOOD = "Basic " + base64.b64encode(sys.argv[2].encode()).decode()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def send(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_HEAD(self): self.do_GET()
+    def do_GET(self):
+        challenge = ("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",service="test"' % port_holder["port"])
+        if self.path.startswith("/token"):
+            if self.headers.get("Authorization") == GOOD:
+                return self.send(200, b'{"token":"t0k3n","expires_in":300}')
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}')
+        if self.headers.get("Authorization") != "Bearer t0k3n":
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [challenge])
+        if self.path == "/v2/":
+            return self.send(200, b"{}")
+        name = {"/v2/x/c/tags/list": "tags", "/v2/x/c/manifests/1.0.0": "manifest"}.get(self.path)
+        if name is None and self.path.startswith("/v2/x/c/blobs/"):
+            name = self.path.rsplit("/", 1)[1]
+        path = os.path.join(root, name or "-")
+        if not os.path.exists(path):
+            return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+        ctype = "application/vnd.oci.image.manifest.v1+json" if name == "manifest" else "application/octet-stream"
+        self.send(200, open(path, "rb").read(), [("Content-Type", ctype)])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+port_holder["port"] = s.server_address[1]
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+#[test]
+fn bearer_token_registries_work_and_refuse_wrong_credentials() {
+    // A real push gives the manifest and blobs the token registry then serves.
+    let reg = Registry::start();
+    let env = Env::new();
+    let archive = env.package("c", "1.0.0");
+    expect_success(&env.run(&[
+        "push",
+        archive.to_str().unwrap(),
+        &reg.url("x"),
+        "--plain-http",
+    ]));
+    let served = env.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let manifest = tag_digest(&reg, "x/c", "1.0.0");
+    std::fs::copy(reg.blob_file(&manifest), served.join("manifest")).unwrap();
+    let m = blob_json(&reg, &manifest);
+    for d in [&m["config"]["digest"], &m["layers"][0]["digest"]] {
+        let d = d.as_str().unwrap();
+        std::fs::copy(reg.blob_file(d), served.join(d)).unwrap();
+    }
+    std::fs::write(served.join("tags"), r#"{"name":"x/c","tags":["1.0.0"]}"#).unwrap();
+
+    use std::io::BufRead as _;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(TOKEN_REGISTRY)
+        .arg(&served)
+        .arg(format!("{USER}:{PASSWORD}"))
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let server = Hostile(child, format!("127.0.0.1:{}", port.trim()));
+    let chart = format!("oci://{}/x/c", server.1);
+
+    let pull = |password: &str, dir: &str| {
+        env.run_stdin(
+            &[
+                "pull",
+                &chart,
+                "--version",
+                "^1",
+                "--plain-http",
+                "--username",
+                USER,
+                "--password-stdin",
+                "-d",
+                dir,
+            ],
+            password,
+        )
+    };
+    let got = expect_success(&pull(PASSWORD, "ok"));
+    assert_eq!(line(&got, "Digest"), manifest);
+    assert_eq!(
+        std::fs::read(env.path().join("ok/c-1.0.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    let err = expect_error(&pull("Wr0ng-pass", "no"));
+    assert!(
+        err.contains(&server.1) && err.contains("refused to authenticate"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("user \"{USER}\"")) && !err.contains("Wr0ng-pass"),
+        "{err}"
+    );
+    assert!(!env.path().join("no").exists());
+}
