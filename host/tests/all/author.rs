@@ -113,8 +113,11 @@ impl Drop for KeptTarget {
     }
 }
 
+/// Named so that the release name (the chart's) contains none of the
+/// subcharts' names: Helm's `fullname` would then be the release name alone,
+/// and the three ConfigMaps would collide.
 const UMBRELLA: &str = "apiVersion: v2
-name: umbrella
+name: shop
 version: 0.1.0
 dependencies:
   - name: a
@@ -185,20 +188,18 @@ fn new_build_render_in_three_languages_from_an_empty_directory() {
 
     let rendered = expect_success(&wasmchart(&umbrella, &["render", "."], SLOW));
     for name in ["a", "b", "c"] {
-        assert!(
-            rendered.contains(&format!("# Source: umbrella/charts/{name}/")),
-            "{rendered}"
-        );
-        assert!(
-            rendered.contains(&format!(
-                "kind: ConfigMap\nmetadata:\n  name: umbrella-{name}\n"
-            )),
-            "{rendered}"
-        );
-        assert!(
-            rendered.contains(&format!("message: Hello from {name}")),
-            "{rendered}"
-        );
+        let source = format!("# Source: shop/charts/{name}/templates/configmap.yaml\n");
+        let doc = rendered
+            .split("---\n")
+            .find(|d| d.starts_with(&source))
+            .unwrap_or_else(|| panic!("no {source} in\n{rendered}"));
+        for line in [
+            "kind: ConfigMap\n".to_string(),
+            format!("\n  name: shop-{name}\n"),
+            format!("\n  message: Hello from {name}\n"),
+        ] {
+            assert!(doc.contains(&line), "{line:?} in\n{doc}");
+        }
     }
 
     let rust = tool(&umbrella.join("charts/a/component"), "cargo", &["test"]);

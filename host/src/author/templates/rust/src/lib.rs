@@ -44,11 +44,14 @@ mod tests {
 
     #[test]
     fn renders_the_message_into_a_config_map() {
-        let input = testing::input("{{name}}", json!({"message": "hi"}));
+        let mut input = testing::input("{{name}}", json!({"message": "hi"}));
+        // Helm's fullname is `<release>-<chart>`, or the release name alone
+        // when it already contains the chart name; a name of digits never does.
+        input.release.name = "1".into();
         let objects = testing::objects(&render(&input).unwrap());
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0]["kind"], "ConfigMap");
-        assert_eq!(objects[0]["metadata"]["name"], "release-{{name}}");
+        assert_eq!(objects[0]["metadata"]["name"], "1-{{name}}");
         assert_eq!(objects[0]["data"]["message"], "hi");
     }
 
