@@ -105,7 +105,7 @@ fn read_password() -> Result<String> {
 pub struct PushArgs {
     /// The packaged chart (`NAME-VERSION.tgz`, from `wasmchart package` or `helm package`).
     pub archive: PathBuf,
-    /// Where to push: oci://HOST[:PORT][/PATH]; the chart lands at HOST/PATH/NAME:VERSION.
+    /// Where to push: `oci://HOST[:PORT][/PATH]`; the chart lands at `HOST/PATH/NAME:VERSION`.
     pub remote: String,
     #[command(flatten)]
     pub registry: RegistryFlags,
@@ -125,7 +125,7 @@ pub fn run_push(args: PushArgs) -> Result<()> {
 #[derive(Debug, Args)]
 #[command(disable_version_flag = true)]
 pub struct PullArgs {
-    /// The chart: oci://HOST[:PORT]/PATH/NAME.
+    /// The chart: `oci://HOST[:PORT]/PATH/NAME`.
     pub chart: String,
     /// Version or constraint (`1.2.3`, `^1.2`, `~1.2.0`); default: the newest.
     #[arg(long, value_name = "VERSION")]
@@ -267,7 +267,7 @@ pub enum RegistryCommand {
 /// `wasmchart registry logout HOST`.
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
-    /// The registry: HOST[:PORT].
+    /// The registry: `HOST[:PORT]`.
     pub host: String,
     /// Credentials file (default: Helm's registry config).
     #[arg(long, value_name = "FILE")]
@@ -277,7 +277,7 @@ pub struct LogoutArgs {
 /// `wasmchart registry login HOST --username U --password-stdin`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The registry: HOST[:PORT].
+    /// The registry: `HOST[:PORT]`.
     pub host: String,
     #[command(flatten)]
     pub registry: RegistryFlags,

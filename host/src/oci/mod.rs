@@ -8,6 +8,11 @@
 //! layer, and the pulled archive must pass the same hardened reader a chart load uses and
 //! name the chart and version that were asked for. Registry text in errors is escaped;
 //! passwords never appear in a message.
+//!
+//! `oci-client` does the token exchange and the upload; manifests, blobs and tag lists are
+//! read with its HTTP client crate configured here (`transport.rs`), because oci-client reads
+//! a manifest or tag list whole and follows any redirect: reads here stop at the cap, and a
+//! redirect may not change the scheme.
 
 mod auth;
 pub mod cmd;
