@@ -14,11 +14,11 @@ use wasmchart::sandbox::{
     SandboxError,
 };
 
-/// Offset of the artifact length in an entry header, and where the artifact
-/// starts: the header, then zeros up to 64 KiB (see
+/// Offset of the artifact length in an entry header, and the header's
+/// length: an entry is the artifact, then the header (see
 /// `host/src/sandbox/cache/entry.rs`).
 const LEN_AT: usize = 16 + 8 + 32 + 32;
-const ARTIFACT_AT: usize = 64 * 1024;
+const HEADER_LEN: usize = LEN_AT + 8 + 32;
 /// A uid nobody on the test machine has.
 const STRANGER: u32 = 12345;
 
@@ -223,9 +223,10 @@ fn forged_entry_is_never_executed() {
         .engine()
         .precompile_component(&probe)
         .unwrap();
-    let mut forged = original[..ARTIFACT_AT].to_vec();
-    forged[LEN_AT..LEN_AT + 8].copy_from_slice(&(artifact.len() as u64).to_le_bytes());
-    forged.extend_from_slice(&artifact);
+    let mut header = original[original.len() - HEADER_LEN..].to_vec();
+    header[LEN_AT..LEN_AT + 8].copy_from_slice(&(artifact.len() as u64).to_le_bytes());
+    let mut forged = artifact.clone();
+    forged.extend_from_slice(&header);
     fs::write(&entry, &forged).unwrap();
 
     let (status, warnings) = dirs.load_and_render("redis");
@@ -248,7 +249,7 @@ fn in_place_edit_with_mtime_restored_is_caught() {
     let entry = dirs.only_entry();
     let before = fs::metadata(&entry).unwrap();
     let mut bytes = fs::read(&entry).unwrap();
-    let middle = ARTIFACT_AT + (bytes.len() - ARTIFACT_AT) / 2;
+    let middle = (bytes.len() - HEADER_LEN) / 2;
     bytes[middle] ^= 0xff;
     let file = fs::OpenOptions::new().write(true).open(&entry).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&file, &bytes[middle..=middle], middle as u64)

@@ -75,9 +75,10 @@ impl Mapping {
         }
     }
 
-    /// The mapping from byte `start` to its end, for `deserialize_raw`.
-    pub(super) fn region(&self, start: usize) -> NonNull<[u8]> {
-        let bytes = &self.bytes()[start..];
+    /// The first `len` bytes of the mapping (the artifact), for
+    /// `deserialize_raw`.
+    pub(super) fn region(&self, len: usize) -> NonNull<[u8]> {
+        let bytes = &self.bytes()[..len.min(self.len)];
         NonNull::from(bytes)
     }
 }

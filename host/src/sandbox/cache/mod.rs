@@ -23,11 +23,11 @@
 //!   replaced, with a warning.
 //! - **Entry** (`entry.rs`): file name from the component's SHA-256 and the
 //!   engine (`precompile_compatibility_hash`, wasmtime and wasmchart
-//!   versions); a header holding the key's public id, the component's
-//!   SHA-256, the engine id and the artifact length; an HMAC-SHA256 with
-//!   the key over header and artifact; zeros up to 64 KiB; the artifact,
-//!   page-aligned so that it can run from a mapping of the file. Written to a temporary
-//!   file (0600) in the same directory and renamed into place.
+//!   versions); the artifact first (so that wasmtime can map the file
+//!   itself), then a header holding the key's public id, the component's
+//!   SHA-256, the engine id and the artifact length, and an HMAC-SHA256
+//!   with the key over header and artifact. Written to a temporary file
+//!   (0600) in the same directory and renamed into place.
 //! - **Checks on load** (`read.rs`): the entry is opened once, without
 //!   following a symlink or blocking on a FIFO; `fstat` of that descriptor
 //!   must show a regular file with one link, owned by this user, not
@@ -35,9 +35,12 @@
 //!   (`map.rs`) from the same descriptor and `fstat` again (same identity,
 //!   or it changed meanwhile). Then every header field must match this load
 //!   (key id, component, engine, length) and the MAC must verify, unless a
-//!   stamp vouches for the file. A stamped entry runs in place from the
-//!   mapping (no read, no copy: only the pages a render touches are loaded);
-//!   any other is copied, verified and deserialized from the copy.
+//!   stamp vouches for the file. wasmtime maps a stamped entry itself
+//!   through `/proc/self/fd` (the checked descriptor's inode): no read, no
+//!   copy, only the pages a render touches are loaded, and the components'
+//!   memory images are copy-on-write mappings of the file (elsewhere it
+//!   runs in place from our mapping); any other entry is copied, verified
+//!   and deserialized from the copy.
 //! - **Stamps** (`stamp.rs`), the warm path: HMAC-SHA256 over one 35 MiB
 //!   artifact costs 25 ms with SHA-NI (keyed BLAKE3 6.5 ms, CRC-32 1.6 ms),
 //!   and a warm prod render of the example loads two: measured, full checks
@@ -342,9 +345,9 @@ impl Cache {
     }
 }
 
-/// Maps, checks and deserializes the entry at `path`: run in place from
-/// the mapping when a stamp vouches for the file, else checked in full on
-/// a private copy and stamped.
+/// Maps, checks and deserializes the entry at `path`: when a stamp vouches
+/// for the file, wasmtime maps it itself (or it runs in place from our
+/// mapping), else it is checked in full on a private copy and stamped.
 fn lookup(
     engine: &Engine,
     path: &Path,
@@ -356,6 +359,13 @@ fn lookup(
     };
     if checked.stamped {
         let artifact = checked.stamped_artifact(binding)?;
+        if let Some(component) = deserialize_descriptor(engine, &checked.file) {
+            let loaded = Loaded {
+                component,
+                _mapping: None,
+            };
+            return Ok(Some((loaded, CacheStatus::Hit)));
+        }
         let component = deserialize_mapped(engine, artifact, &checked.map)?;
         let loaded = Loaded {
             component,
@@ -375,6 +385,37 @@ fn lookup(
     Ok(Some((loaded, CacheStatus::Verified)))
 }
 
+/// Has wasmtime map a stamped entry itself, through `/proc/self/fd`, so
+/// that its memory images are copy-on-write mappings of the file; `None`
+/// where that is not possible (no `/proc`), and the caller runs it from
+/// its own mapping instead.
+fn deserialize_descriptor(engine: &Engine, file: &std::fs::File) -> Option<Component> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        // SAFETY: as for `deserialize_mapped` (below): the descriptor is the
+        // one every check ran on (regular, this user's, 0600, one link, in
+        // our 0700 directory; a stamp vouches for its identity, and its
+        // header names this component and engine). `/proc/self/fd/N` is a
+        // magic link: opening it opens the very inode the descriptor refers
+        // to, never a name looked up again, so a file renamed over the
+        // entry's name meanwhile is not what wasmtime maps. wasmtime maps it
+        // `MAP_PRIVATE`, parses the ELF artifact at its start by offsets
+        // (the header after it is never read there), and keeps the file
+        // open for the memory images; the inode is never rewritten in place
+        // by this host (entries are replaced by rename).
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize_file(engine, &path) };
+        component.ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (engine, file);
+        None
+    }
+}
+
 /// Runs a stamped entry's artifact in place from its mapping; if the
 /// system refuses to execute it there (a cache on a `noexec` mount), from a
 /// copy instead.
@@ -383,7 +424,7 @@ fn deserialize_mapped(
     artifact: Trusted<'_>,
     map: &map::Mapping,
 ) -> Result<Component, Refusal> {
-    let region = map.region(entry::ARTIFACT_AT);
+    let region = map.region(artifact.bytes().len());
     // The trusted slice must be exactly the region handed to wasmtime.
     if !std::ptr::eq(
         region.as_ptr().cast_const(),
@@ -472,15 +513,13 @@ fn write_entry(
     binding: Binding<'_>,
     artifact: &[u8],
 ) -> std::io::Result<()> {
-    if (artifact.len() + entry::ARTIFACT_AT) as u64 > read::MAX_ENTRY_BYTES {
+    if (artifact.len() + entry::HEADER_LEN) as u64 > read::MAX_ENTRY_BYTES {
         return Ok(());
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut head = entry::header(binding, artifact).to_vec();
-    head.resize(entry::ARTIFACT_AT, 0);
-    tmp.write_all(&head)?;
     tmp.write_all(artifact)?;
+    tmp.write_all(&entry::header(binding, artifact))?;
     tmp.as_file().sync_all()?;
     let file = tmp.persist(path).map_err(|e| e.error)?;
     let identity = Identity::of(&file.metadata()?);

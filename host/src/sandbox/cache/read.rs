@@ -74,6 +74,8 @@ pub(super) struct Checked {
     pub stamped: bool,
     /// The file's identity, to stamp it after a full check.
     pub identity: Identity,
+    /// The descriptor every check ran on (and the mapping was made from).
+    pub file: std::fs::File,
 }
 
 impl Checked {
@@ -124,7 +126,7 @@ pub(super) fn read(
     if meta.len() > MAX_ENTRY_BYTES {
         return Err(Refusal::TooLarge(meta.len()));
     }
-    if (meta.len() as usize) < entry::ARTIFACT_AT {
+    if (meta.len() as usize) < entry::HEADER_LEN {
         return Err(Refusal::Content(Mismatch::Length));
     }
     let identity = Identity::of(&meta);
@@ -136,5 +138,6 @@ pub(super) fn read(
         map,
         stamped: stamp::is_valid(binding.key, path, name, identity),
         identity,
+        file,
     }))
 }
