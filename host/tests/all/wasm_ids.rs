@@ -3,6 +3,7 @@
 //! only made for a file left alone for a few seconds, and any write to the
 //! file voids it.
 
+use sha2::Digest as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +104,16 @@ fn a_forged_or_foreign_record_is_ignored() {
         load(dir.path(), wasm, &readable(wasm)).unwrap(),
         CacheStatus::Miss
     );
+    // A lock check gets the digest the same way, reading nothing.
+    let digest = runtime(dir.path())
+        .component_digest("redis", wasm, &unreadable(wasm))
+        .unwrap();
+    let expected: String = sha2::Sha256::digest(fs::read(wasm).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, expected);
+
     let found = records(dir.path());
     let [record] = &found[..] else {
         panic!("expected one record: {found:?}");
