@@ -1,7 +1,8 @@
 //! The author's loop through the real binary: `wasmchart new` in Rust,
 //! JavaScript and Python into an empty umbrella, `wasmchart build .`,
-//! `wasmchart render .` giving the three components' objects, and each
-//! scaffold's own unit tests; `new` refusing a non-empty directory, a bad name
+//! `wasmchart render .` giving the three components' objects, each scaffold's
+//! own unit tests, and `wasmchart package` leaving the component project out
+//! (the scaffold's .helmignore); `new` refusing a non-empty directory, a bad name
 //! and an unknown language without writing anything; `build` failing without
 //! touching the installed component, refusing a core module and a workdir
 //! outside the chart, skipping packaged and build-less subcharts, building
@@ -184,6 +185,35 @@ fn new_build_render_in_three_languages_from_an_empty_directory() {
             b"\0asm\x0d\0\x01\0",
             "{name}.wasm is a component"
         );
+    }
+
+    // The scaffold's .helmignore keeps the component project out of a packaged chart.
+    let packages = tempfile::tempdir().unwrap();
+    let out_dir = packages.path().to_str().unwrap();
+    for name in ["a", "b", "c"] {
+        let dir = format!("charts/{name}");
+        expect_success(&wasmchart(
+            &umbrella,
+            &["package", &dir, "-d", out_dir],
+            SLOW,
+        ));
+        let archive = packages.path().join(format!("{name}-0.1.0.tgz"));
+        let listing = tool(packages.path(), "tar", &["tzf", archive.to_str().unwrap()]);
+        let mut entries: Vec<&str> = listing.lines().collect();
+        entries.sort_unstable();
+        let want: Vec<String> = [
+            ".helmignore",
+            "Chart.yaml",
+            "values.schema.json",
+            "values.yaml",
+        ]
+        .iter()
+        .map(|f| format!("{name}/{f}"))
+        .chain([format!("{name}/{name}.wasm")])
+        .collect();
+        let mut want: Vec<&str> = want.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(entries, want, "the packaged {name}");
     }
 
     let rendered = expect_success(&wasmchart(&umbrella, &["render", "."], SLOW));
