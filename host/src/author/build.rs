@@ -32,6 +32,8 @@ struct Target {
     fs: ChartDir,
     component: PathBuf,
     spec: Spec,
+    /// `build.workdir` resolved, checked inside the chart before anything runs.
+    workdir: PathBuf,
 }
 
 /// Builds every selected subchart in order; stops at the first failure.
@@ -127,12 +129,26 @@ fn target(fs: ChartDir) -> Result<Option<Target>> {
         .and_then(|c| chartfs::relative_path(c).map_err(|why| anyhow!("key \"component\": {why}")))
         .with_context(|| chart_yaml.display().to_string())?;
     let spec = spec::parse(build).with_context(|| chart_yaml.display().to_string())?;
+    let workdir = workdir(&fs, &spec).with_context(|| chart_yaml.display().to_string())?;
     Ok(Some(Target {
         name,
         fs,
         component,
         spec,
+        workdir,
     }))
+}
+
+/// The directory the command runs in; opening it through the chart's handle
+/// refuses one that leaves the chart (a symlink out, say).
+fn workdir(fs: &ChartDir, spec: &Spec) -> Result<PathBuf> {
+    if spec.workdir.as_os_str().is_empty() {
+        return Ok(fs.path().to_path_buf());
+    }
+    let dir = fs
+        .open_subdir(&spec.workdir)
+        .map_err(|e| anyhow!("key \"build.workdir\": {e}"))?;
+    Ok(dir.path().to_path_buf())
 }
 
 /// The targets `--only` names (all without it); a name that matches none is an error.
@@ -206,15 +222,6 @@ fn build(t: &Target) -> Result<()> {
 }
 
 fn spawn(t: &Target) -> Result<ExitStatus> {
-    let workdir = if t.spec.workdir.as_os_str().is_empty() {
-        t.fs.path().to_path_buf()
-    } else {
-        // Opening it through the chart's handle refuses a workdir that leaves the chart.
-        t.fs.open_subdir(&t.spec.workdir)
-            .map_err(|e| anyhow!("build.workdir: {e}"))?
-            .path()
-            .to_path_buf()
-    };
     let mut cmd = match &t.spec.command {
         BuildCommand::Shell(s) => {
             let mut c = Command::new("sh");
@@ -227,7 +234,7 @@ fn spawn(t: &Target) -> Result<ExitStatus> {
             c
         }
     };
-    Ok(cmd.current_dir(&workdir).stdin(Stdio::null()).status()?)
+    Ok(cmd.current_dir(&t.workdir).stdin(Stdio::null()).status()?)
 }
 
 fn describe(status: ExitStatus) -> String {

@@ -512,15 +512,29 @@ fn build_refuses_a_workdir_outside_the_chart() {
         line.contains("key \"build.workdir\"") && line.contains("is an absolute path"),
         "{line}"
     );
-    let dir = chart_with_build(tmp.path(), "z", "  command: touch ran\n  workdir: link\n");
-    std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
-    let line = build_error(&wasmchart(&dir, &["build"], FAST));
-    assert!(
-        line.starts_with(
-            "error: building subchart z (./Chart.yaml): cannot run `touch ran`: build.workdir"
-        ),
-        "{line}"
+    // A symlink out, in one subchart of an umbrella: refused before any build runs.
+    let umbrella = tmp.path().join("umbrella");
+    fs::create_dir(&umbrella).unwrap();
+    fs::write(
+        umbrella.join("Chart.yaml"),
+        "apiVersion: v2\nname: top\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    let first = chart_with_build(&umbrella.join("charts"), "first", "  command: touch ran\n");
+    let dir = chart_with_build(
+        &umbrella.join("charts"),
+        "z",
+        "  command: touch ran\n  workdir: link\n",
     );
+    std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
+    let line = build_error(&wasmchart(&umbrella, &["build"], FAST));
+    assert_eq!(
+        line,
+        "error: ./charts/z/Chart.yaml: key \"build.workdir\": cannot open ./charts/z/link: it leads \
+         outside the chart directory ./charts/z (through `..`, an absolute path or a symlink); only \
+         files inside the chart are read"
+    );
+    assert!(!first.join("ran").exists(), "nothing was built");
     assert!(tree(&outside).is_empty(), "the command never ran outside");
 }
 
