@@ -326,6 +326,15 @@ fn new_refuses_a_non_empty_dir_a_bad_name_and_an_unknown_language() {
         err.contains("taken/notes.txt exists and is not a directory"),
         "{err}"
     );
+    let err = expect_error(&wasmchart(
+        tmp.path(),
+        &["new", "x", "--lang", "rust", "--dir", "taken/notes.txt/x"],
+        FAST,
+    ));
+    assert_eq!(
+        err,
+        "error: cannot inspect taken/notes.txt/x: Not a directory (os error 20)\n"
+    );
     for bad in ["My_Chart", "1st", "a-", "a.b"] {
         let err = expect_error(&wasmchart(
             tmp.path(),
