@@ -73,9 +73,16 @@ setup_python() {
   echo "$want" >.venv/.requirements.sha256
 }
 
+# The OCI tests (host/tests/all/oci.rs) start a real registry: the CNCF Distribution
+# registry Debian packages as docker-registry.
+setup_registry() {
+  command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || apt_install docker-registry
+}
+
 setup_rust
 setup_js
 setup_python
+setup_registry
 say "building components"
 scripts/build-components.sh
 say "done"

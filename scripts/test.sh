@@ -30,4 +30,11 @@ py_count=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' <<<"$py_out" 
   { printf '%s\n' "$py_out"; fail "plugins/python/imp-runtime-exporter: python -m unittest ran no test (expected tests/test_*.py)"; }
 echo "test: Python components: $py_count tests passed"
 
+pyh_out=$(cd plugins/python/wasmchart-component && ../../../.venv/bin/python -m unittest 2>&1) ||
+  { printf '%s\n' "$pyh_out"; fail "Python helper tests failed (cd plugins/python/wasmchart-component && python -m unittest)"; }
+pyh_count=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' <<<"$pyh_out" | tail -n 1)
+[ "${pyh_count:-0}" -gt 0 ] ||
+  { printf '%s\n' "$pyh_out"; fail "plugins/python/wasmchart-component: python -m unittest ran no test"; }
+echo "test: Python helper (wasmchart-component): $pyh_count tests passed"
+
 .venv/bin/python scripts/helm_twin_check.py

@@ -41,6 +41,22 @@ enum Command {
     Secrets(SecretsCommand),
     /// Show what changed, object by object and field by field, between two environments or against a previous render; exits 0 same, 1 different, 2 error.
     Diff(Box<crate::diff::DiffArgs>),
+    /// Push a packaged chart to an OCI registry, as `helm push` does.
+    Push(crate::oci::PushArgs),
+    /// Download a chart from an OCI registry, as `helm pull` does (digest-verified).
+    Pull(crate::oci::PullArgs),
+    /// Log in to or out of an OCI registry (credentials stored where Helm keeps them).
+    Registry(crate::oci::RegistryArgs),
+    /// Scaffold a subchart and its component project (Rust, JavaScript or Python) that builds from any directory.
+    New(crate::author::NewArgs),
+    /// Run the build command each local subchart declares in Chart.yaml (`build:`) and install its component; runs the chart's commands: never use it on charts you do not trust.
+    Build(crate::author::BuildArgs),
+    /// Package a chart directory as a Helm chart archive (NAME-VERSION.tgz), its component included.
+    #[command(disable_version_flag = true)]
+    Package(crate::package::PackageArgs),
+    /// Resolve (update) or reinstall (build) a chart's dependencies into charts/, pinned by Chart.lock.
+    #[command(subcommand)]
+    Dependency(crate::dependency::DependencyCommand),
     /// Print wasmchart's version, the wasmtime it embeds and the WIT package its components target.
     Version {
         /// Print only wasmchart's version.
@@ -145,6 +161,9 @@ struct RenderArgs {
     /// Operator policy file: limit maximums and what components may emit (else $WASMCHART_POLICY).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Refuse to render without an up-to-date Chart.lock that pins every dependency and component.
+    #[arg(long)]
+    verify_lock: bool,
     /// Print the components' notes to stderr after rendering.
     #[arg(long)]
     notes: bool,
@@ -322,6 +341,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Secrets(SecretsCommand::Export(args)) => crate::secrets::export(&args),
         Command::Secrets(SecretsCommand::List(args)) => crate::secrets::list(&args),
+        Command::Push(a) => crate::oci::run_push(a),
+        Command::Pull(a) => crate::oci::run_pull(a),
+        Command::Registry(a) => crate::oci::run_registry(a),
+        Command::New(a) => crate::author::run_new(a),
+        Command::Build(a) => crate::author::run_build(a),
+        Command::Package(a) => crate::package::run(a),
+        Command::Dependency(a) => crate::dependency::run(a),
         Command::Version { short } => write_stdout(&version_text(short)),
         Command::Completion { shell } => completion(shell),
         // `main` runs diff itself, for diff(1)'s exit statuses.
@@ -419,6 +445,7 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         cache_dir: None,
         progress: std::io::stderr().is_terminal(),
         include_crds: args.include_crds,
+        verify_lock: args.verify_lock,
     };
     let mut rendered = crate::render::render(&options)?;
     if args.validate {

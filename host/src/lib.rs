@@ -26,10 +26,15 @@
 //!
 //! The `wasmchart` binary ([`cli`]) is a thin shell over these.
 
+pub mod author;
 pub mod cli;
+pub mod dependency;
 pub mod diff;
 pub mod kube;
+pub mod lock;
+pub mod oci;
 pub mod output;
+pub mod package;
 pub mod policy;
 pub mod post;
 pub mod render;

@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use wasmchart_services as services;
-use wasmchart_values::{Chart, EnabledSubchart, ValueOptions, chartfs};
+use wasmchart_values::{Chart, ComponentFile, EnabledSubchart, ValueOptions, chartfs};
 
 /// Everything `render` needs, resolved from flags by the CLI.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,26 @@ pub struct RenderOptions {
     /// first in the output, as `helm template --include-crds` does; without
     /// it they are not read, as Helm's `template` does not print them.
     pub include_crds: bool,
+    /// `--verify-lock`: a missing or stale Chart.lock is an error (a lock that exists is
+    /// always checked against what is loaded; see [`crate::lock`]).
+    pub verify_lock: bool,
+}
+
+/// Who demands a Chart.lock for this render: `--verify-lock`, else the policy's
+/// `requireLock: true`.
+fn lock_requirement(options: &RenderOptions) -> Option<crate::lock::Requirement> {
+    if options.verify_lock {
+        return Some(crate::lock::Requirement {
+            by: "--verify-lock".into(),
+        });
+    }
+    options
+        .policy
+        .as_ref()
+        .filter(|p| p.require_lock)
+        .map(|p| crate::lock::Requirement {
+            by: format!("the policy '{}' (requireLock: true)", p.origin),
+        })
 }
 
 /// Sandbox limits as typed on the command line (`None` = not given).
@@ -103,7 +123,7 @@ struct Job {
     /// The component file, for messages.
     component: PathBuf,
     /// Its bytes, read once through the chart's confined handle.
-    component_bytes: std::sync::Arc<[u8]>,
+    component_file: sandbox::ComponentSource,
     /// The validated copy of the subchart's `files/`, mounted at `/files`;
     /// removed when the job is dropped.
     _files: Option<chartfs::Snapshot>,
@@ -120,6 +140,7 @@ struct Job {
 /// several components fail, the error lists each of them.
 pub fn render(options: &RenderOptions) -> Result<Rendered> {
     let chart = Chart::load(&options.chart_dir)?;
+    let lock_warnings = crate::lock::verify(&chart, lock_requirement(options).as_ref())?;
     let env = match &options.values.env {
         Some(name) => Some(chart.environment(name)?),
         None => None,
@@ -158,6 +179,7 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         options,
         warnings: RefCell::new(Vec::new()),
     };
+    facts.warnings.borrow_mut().extend(lock_warnings);
     facts
         .warnings
         .borrow_mut()
@@ -247,7 +269,10 @@ fn plan_services(
         root_key,
         seal_cert_pem,
     };
-    Ok(services::plan(values, &ctx, &env_var)?)
+    let gate = crate::policy::EnvGate::new(options.policy.as_ref());
+    let plan = services::plan(values, &ctx, &|name| gate.read(name));
+    gate.check()?;
+    Ok(plan?)
 }
 
 /// The Sealed Secrets certificate: `--seal-cert`, else
@@ -357,11 +382,15 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
         .chart
         .component()
         .ok_or_else(|| anyhow!("internal error: {what} has no component"))?;
-    let component_bytes = target
+    let component_file = match target
         .chart
-        .component_bytes()
+        .component_file()
         .with_context(|| format!("cannot load the component of {what}"))?
-        .unwrap_or_default();
+    {
+        Some(ComponentFile::File(file)) => sandbox::ComponentSource::File(file),
+        Some(ComponentFile::Bytes(bytes)) => sandbox::ComponentSource::Bytes(bytes),
+        None => sandbox::ComponentSource::Bytes(std::sync::Arc::default()),
+    };
     let secret_refs = plan.secret_refs(name, &target.values)?;
     let certificate_refs = plan.certificate_refs(name, &target.values)?;
     let files = target
@@ -400,7 +429,7 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
         name: name.clone(),
         source_prefix: target.source_prefix.clone(),
         component,
-        component_bytes,
+        component_file,
         _files: files,
         request,
         secret_refs,
@@ -540,7 +569,7 @@ struct Ran {
 fn run_one(runtime: &Runtime, job: &Job) -> Result<Ran> {
     // Aliases and nested copies of one component share one load.
     let loaded: LoadedComponent =
-        runtime.load_shared(&job.name, &job.component, &job.component_bytes, &job.limits)?;
+        runtime.load_source(&job.name, &job.component, &job.component_file, &job.limits)?;
     let result = runtime.render(&loaded, &job.request, &job.limits)?;
     let manifests = result
         .manifests

@@ -12,11 +12,11 @@ pub mod chartfs;
 mod env;
 mod error;
 pub mod path;
-mod semver;
+pub mod semver;
 mod values;
 pub mod yaml;
 
-pub use chart::{Chart, CrdFile, Dependency, Metadata};
+pub use chart::{Chart, ComponentFile, CrdFile, Dependency, Metadata};
 pub use env::Environment;
 pub use error::Error;
 pub use semver::is_compatible_range;

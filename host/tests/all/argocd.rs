@@ -709,15 +709,37 @@ fn the_root_key_reaches_wasmchart_only_as_a_private_file() {
 #[test]
 fn a_chart_cannot_read_the_root_key_from_the_sidecar_environment() {
     let sidecar = Sidecar::real();
-    // A tenant's values route the sidecar's root key into a plain Secret.
+    // The root key itself: wasmchart refuses WASMCHART_* names in `env:` (core rule).
+    let mut direct = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+    direct
+        .args(["render", "--env", "prod", "--set"])
+        .arg("secrets.items.github.keys.CLIENT_SECRET.env=WASMCHART_SECRET_KEY")
+        .arg(".")
+        .current_dir(sidecar.app())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("WASMCHART_CACHE_DIR", shared_dir("component-cache"))
+        .env("WASMCHART_CONFIG_DIR", shared_dir("component-cache-config"))
+        .env("WASMCHART_SECRET_KEY", KEY)
+        .envs(OAUTH.iter().copied());
+    let out = run_bounded(direct, BOUND).0;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("secrets.items.github.keys.CLIENT_SECRET.env") && err.contains("reserved"),
+        "{err}"
+    );
+    assert!(!err.contains(KEY) && out.stdout.is_empty(), "{err}");
+
+    // Any other sidecar variable: a tenant's values route it into a plain Secret.
     let steal = [
         "secrets.items.github.strategy=secret",
-        "secrets.items.github.keys.CLIENT_SECRET.env=WASMCHART_SECRET_KEY",
+        "secrets.items.github.keys.CLIENT_SECRET.env=SIDECAR_TOKEN",
     ];
-    let encoded =
-        "NjQ2ZjYzNzMyZDYzNmY2ZDZkNjE2ZTY0NzMyZDc0NjU3Mzc0MmQ3MjZmNmY3NDJkNmI2NTc5MmQzMTMyMzMzNA==";
+    let token = ("SIDECAR_TOKEN", "sidecar-token-of-another-tenant");
+    let encoded = "c2lkZWNhci10b2tlbi1vZi1hbm90aGVyLXRlbmFudA==";
     let args = ["--env", "prod", "--set", steal[0], "--set", steal[1], "."];
-    let direct = render_directly(&sidecar.app(), &args, &[]);
+    let direct = render_directly(&sidecar.app(), &args, &[token]);
     assert!(
         direct.contains(encoded),
         "control: wasmchart alone reads the variable"
@@ -730,6 +752,7 @@ fn a_chart_cannot_read_the_root_key_from_the_sidecar_environment() {
         ("PARAM_SET_0", steal[0]),
         ("PARAM_SET_1", steal[1]),
         ("WASMCHART_SECRET_KEY", KEY),
+        token,
         PASS_OAUTH,
     ];
     env.extend(OAUTH.iter().copied());
@@ -739,7 +762,7 @@ fn a_chart_cannot_read_the_root_key_from_the_sidecar_environment() {
     let err = stderr(&out);
     assert!(
         err.contains("secret \"github\" key \"CLIENT_SECRET\" is required but has no value")
-            && err.contains("set the environment variable WASMCHART_SECRET_KEY"),
+            && err.contains("set the environment variable SIDECAR_TOKEN"),
         "{err}"
     );
     assert!(
@@ -750,7 +773,7 @@ fn a_chart_cannot_read_the_root_key_from_the_sidecar_environment() {
         ),
         "the hint follows the error: {err}"
     );
-    assert!(!err.contains(KEY) && !err.contains(encoded), "{err}");
+    assert!(!err.contains(token.1) && !err.contains(encoded), "{err}");
 }
 
 #[test]

@@ -17,11 +17,14 @@ use std::time::Duration;
 const DOCS: &[&str] = &[
     "README.md",
     "SECURITY.md",
+    "docs/argocd.md",
     "docs/policy.md",
     "docs/secrets.md",
     "docs/values.md",
     "examples/imprun/README.md",
     "plugins/README.md",
+    // Last: its commands write a Chart.lock into the copy of the example.
+    "docs/distribution.md",
 ];
 
 /// Placeholder → what it stands for in the example.

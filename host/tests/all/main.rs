@@ -59,3 +59,24 @@ mod diff;
 
 /// crds/ with --include-crds in Helm's order, Go templates refused all at once, the umbrella's own component.
 mod crds;
+
+/// The Argo CD plugin (deploy/argocd) run as the cmp-server runs it: the stream equals `wasmchart render`, flags from parameters, the root key only as a private file, discover, init.
+mod argocd;
+
+/// JavaScript and Python failures with their real message through the wasmchart-component helpers; the runtime-abort hint without them.
+mod guest_errors;
+
+/// A real OCI registry (Debian's docker-registry) for tests: free loopback port, optional htpasswd auth and TLS, killed on drop.
+mod registry;
+
+/// `push`/`pull`/`registry login|logout` against the real registry, Helm, and a hostile registry: byte-identical round trips, Helm interop both ways, credentials, TLS, tampered blobs, oversized and lying manifests, scheme-changing redirects, a missing version.
+mod oci;
+
+/// The author's loop: `new` in Rust, JavaScript and Python, `build`, `render`; new's refusals, build failures keeping the old component, workdir confinement, the SDK's WIT copy.
+mod author;
+
+/// `package`, `dependency update|build`, Chart.lock: deterministic archives Helm loads, file:// and oci:// dependencies, a lock Helm accepts, tampered archives and components refused at render, --verify-lock and requireLock.
+mod dependency;
+
+/// A warm load reads no component file: an authenticated record of the file's identity finds its cache entry; fresh files are not recorded, a write voids the record, forged or foreign records are ignored.
+mod wasm_ids;

@@ -539,3 +539,57 @@ fn the_imprun_example_renders_under_the_strict_example_policy() {
     assert!(text.contains("kind: Deployment"), "{text}");
     assert!(!err.contains("warning:"), "{err}");
 }
+
+/// A chart reading the runner's `CI_JOB_TOKEN` through a secret key's `env:`:
+/// refused under a policy whose `secretEnv.allow` does not list it, with
+/// every refused name and never the value; rendered when a prefix lists it.
+#[test]
+fn secret_env_reads_only_what_the_policy_allows() {
+    let chart = Chart::new(
+        &[("a", "")],
+        json!({
+            "secrets": {"strategy": "secret", "items": {"ci": {"name": "app-ci", "keys": {
+                "TOKEN": {"required": true, "env": "CI_JOB_TOKEN"},
+                "OTHER": {"required": true, "env": "CLOUD_KEY"}}}}},
+            "a": emit(json!([])),
+        }),
+    );
+    let envs = [
+        ("CI_JOB_TOKEN", "tenant-b-token"),
+        ("CLOUD_KEY", "cloud-secret"),
+    ];
+    let strict = write_policy(&chart, "secretEnv:\n  allow: [GITHUB_*]\n");
+    let out = run(chart.path(), &["--policy", strict.to_str().unwrap()], &envs);
+    let err = failed(&out);
+    assert!(
+        err.contains("CI_JOB_TOKEN, CLOUD_KEY") && err.contains("secretEnv.allow"),
+        "{err}"
+    );
+    assert!(!err.contains("tenant-b-token"), "{err}");
+
+    let open = write_policy(&chart, "secretEnv:\n  allow: [CI_*, CLOUD_KEY]\n");
+    let out = run(chart.path(), &["--policy", open.to_str().unwrap()], &envs);
+    let (text, _) = ok(&out);
+    assert!(text.contains("name: app-ci"), "{text}");
+}
+
+/// `WASMCHART_*` variables (the root key) are never readable through `env:`,
+/// with or without a policy.
+#[test]
+fn the_root_key_cannot_be_read_through_secret_env() {
+    let chart = Chart::new(
+        &[("a", "")],
+        json!({
+            "secrets": {"strategy": "secret", "items": {"k": {"name": "app-k", "keys": {
+                "K": {"env": "WASMCHART_SECRET_KEY"}}}}},
+            "a": emit(json!([])),
+        }),
+    );
+    let out = run(chart.path(), &[], &[]);
+    let err = failed(&out);
+    assert!(
+        err.contains("secrets.items.k.keys.K.env") && err.contains("reserved"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(SECRET_KEY));
+}
