@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{Deterministic, FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Where the subchart's `files/` directory appears inside the component.
 pub const FILES_MOUNT: &str = "/files";
@@ -79,12 +79,12 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .wall_clock(FrozenClock)
             .monotonic_clock(clock.clone())
-            .secure_random(Deterministic::new(random_pool(seed, b"secure")))
-            .insecure_random(Deterministic::new(random_pool(seed, b"insecure")))
+            .secure_random(Pool::new(seed, b"secure"))
+            .insecure_random(Pool::new(seed, b"insecure"))
             // A guest must not make the host allocate much for it at once.
             .max_random_size(MAX_RANDOM_REQUEST)
             .insecure_random_seed(u128::from_le_bytes(
-                random_pool(seed, b"seed")[..16]
+                pool_block(&seed, b"seed", 0)[..16]
                     .try_into()
                     .unwrap_or([0; 16]),
             ));
@@ -191,20 +191,71 @@ impl log::Host for HostState {
     }
 }
 
-/// `random_pool(seed, label)`: SHA-256 in counter mode over the seed.
-fn random_pool(seed: [u8; 32], label: &[u8]) -> Vec<u8> {
-    let mut pool = Vec::with_capacity(RANDOM_POOL_BYTES);
-    let mut counter: u64 = 0;
-    while pool.len() < RANDOM_POOL_BYTES {
-        let block = Sha256::new()
-            .chain_update(seed)
-            .chain_update(label)
-            .chain_update(counter.to_le_bytes())
-            .finalize();
-        pool.extend_from_slice(&block);
-        counter += 1;
+/// Block `counter` of the pool `label`: SHA-256 in counter mode over the
+/// seed.
+fn pool_block(seed: &[u8; 32], label: &[u8], counter: u64) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(seed)
+        .chain_update(label)
+        .chain_update(counter.to_le_bytes())
+        .finalize()
+        .into()
+}
+
+/// A guest's deterministic random bytes: the [`RANDOM_POOL_BYTES`] of the
+/// pool `label` (blocks of [`pool_block`]), over and over, each block made
+/// when first read. A render that asks for none (most) hashes nothing: with
+/// the pools made up front, 500 renders spent a tenth of their CPU on them.
+struct Pool {
+    seed: [u8; 32],
+    label: &'static [u8],
+    /// Where the next byte comes from, in `0..RANDOM_POOL_BYTES`.
+    at: usize,
+    block: [u8; 32],
+}
+
+impl Pool {
+    fn new(seed: [u8; 32], label: &'static [u8]) -> Self {
+        Pool {
+            seed,
+            label,
+            at: 0,
+            block: pool_block(&seed, label, 0),
+        }
     }
-    pool
+
+    fn next_byte(&mut self) -> u8 {
+        let byte = self.block[self.at % 32];
+        self.at = (self.at + 1) % RANDOM_POOL_BYTES;
+        if self.at.is_multiple_of(32) {
+            self.block = pool_block(&self.seed, self.label, (self.at / 32) as u64);
+        }
+        byte
+    }
+}
+
+// The byte order of wasmtime-wasi's `Deterministic`, which the pools went
+// through before: guests see the same numbers.
+impl rand_core_wasi::TryRng for Pool {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let bytes = [(); 4].map(|()| self.next_byte());
+        Ok(u32::from_be_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let high = self.try_next_u32()?;
+        let low = self.try_next_u32()?;
+        Ok((u64::from(high) << 32) + u64::from(low))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for byte in dst {
+            *byte = self.next_byte();
+        }
+        Ok(())
+    }
 }
 
 /// Store limits, remembering which one was hit so the error can name it.
@@ -373,10 +424,30 @@ mod tests {
         assert_eq!(truncate("abc", 3), "abc");
     }
 
+    /// The pool as it was made before, all at once.
+    fn whole_pool(seed: [u8; 32], label: &[u8]) -> Vec<u8> {
+        (0..(RANDOM_POOL_BYTES / 32) as u64)
+            .flat_map(|counter| pool_block(&seed, label, counter))
+            .collect()
+    }
+
     #[test]
-    fn random_pool_is_seeded() {
-        assert_eq!(random_pool([1; 32], b"x"), random_pool([1; 32], b"x"));
-        assert_ne!(random_pool([1; 32], b"x"), random_pool([2; 32], b"x"));
-        assert_eq!(random_pool([1; 32], b"x").len(), RANDOM_POOL_BYTES);
+    fn pools_are_seeded_cycle_and_match_wasi_deterministic() {
+        use rand_core_wasi::TryRng as _;
+        let mut a = Pool::new([1; 32], b"x");
+        let mut twice = vec![0; 2 * RANDOM_POOL_BYTES + 5];
+        a.try_fill_bytes(&mut twice).unwrap();
+        let whole = whole_pool([1; 32], b"x");
+        assert_eq!(&twice[..RANDOM_POOL_BYTES], &whole[..]);
+        assert_eq!(&twice[RANDOM_POOL_BYTES..2 * RANDOM_POOL_BYTES], &whole[..]);
+        assert_eq!(&twice[2 * RANDOM_POOL_BYTES..], &whole[..5]);
+        assert_ne!(whole, whole_pool([2; 32], b"x"));
+        // The order wasmtime-wasi's `Deterministic` gave them in.
+        let mut lazy = Pool::new([3; 32], b"y");
+        let mut eager = wasmtime_wasi::Deterministic::new(whole_pool([3; 32], b"y"));
+        for _ in 0..RANDOM_POOL_BYTES {
+            assert_eq!(lazy.try_next_u32(), eager.try_next_u32());
+            assert_eq!(lazy.try_next_u64(), eager.try_next_u64());
+        }
     }
 }
