@@ -67,6 +67,9 @@ pub fn build(chart_dir: &Path, registry: &RegistryOptions) -> Result<()> {
             chart_dir.display()
         );
     }
+    for l in &lock.dependencies {
+        unpinned_outside(chart_dir, l)?;
+    }
     let sources = lock
         .dependencies
         .iter()
@@ -84,6 +87,33 @@ pub fn build(chart_dir: &Path, registry: &RegistryOptions) -> Result<()> {
     report(&lock, "Installed")
 }
 
+/// `build` runs on other people's charts from their committed lock: a `file://` path that
+/// leads outside the chart (another checkout on a shared runner, say) is followed only when
+/// the lock pins its digest, so nothing unknown is ever copied into `charts/`. A lock Helm
+/// wrote (no digests) must be re-resolved by `update`, which is for charts you trust.
+fn unpinned_outside(chart_dir: &Path, l: &Locked) -> Result<()> {
+    let Some(path) = l.repository.strip_prefix("file://") else {
+        return Ok(());
+    };
+    if l.digest.is_some() {
+        return Ok(());
+    }
+    let root = chart_dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", chart_dir.display()))?;
+    let dir = root.join(path);
+    let inside = dir.canonicalize().is_ok_and(|real| real.starts_with(&root));
+    if !inside {
+        bail!(
+            "dependency '{}': Chart.lock pins no digest for {}, which leads outside the chart;              `dependency build` follows such a path only to content the lock pins (run              `wasmchart dependency update {}` if you trust this chart); nothing was installed",
+            escape(&l.name),
+            escape(&l.repository),
+            chart_dir.display()
+        );
+    }
+    Ok(())
+}
+
 fn report(lock: &Lock, verb: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for d in &lock.dependencies {
@@ -93,9 +123,9 @@ fn report(lock: &Lock, verb: &str) -> Result<()> {
             escape(&d.name),
             escape(&d.version),
             if d.repository.is_empty() {
-                "charts/"
+                "charts/".to_string()
             } else {
-                d.repository.as_str()
+                escape(&crate::oci::redact(&d.repository)).into_owned()
             },
             d.digest.as_deref().unwrap_or("-")
         )?;
@@ -128,6 +158,7 @@ fn install(
         if let Source::Archive { file_name, bytes } = s
             && archives.insert(file_name.clone(), i).is_none()
         {
+            plain_file_name(file_name)?;
             crate::package::write_file_atomic(
                 &staging.path().join("charts").join(file_name),
                 bytes,
@@ -160,6 +191,23 @@ fn install(
     }
     remove_replaced(&charts, deps, &archives)?;
     Ok(entries)
+}
+
+/// An archive's name becomes a path in `charts/`: it must be one plain file name (the chart
+/// name and version checks upstream guarantee it; this is the last line before a write).
+fn plain_file_name(name: &str) -> Result<()> {
+    let plain = std::path::Path::new(name)
+        .components()
+        .map(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect::<Vec<_>>()
+        == [true];
+    if !plain || name.contains('\\') {
+        bail!(
+            "refusing to write the archive {:?}: not a plain file name inside charts/",
+            escape(name)
+        );
+    }
+    Ok(())
 }
 
 /// `charts/`, created if missing; refused when it is a symlink (a chart is untrusted, and

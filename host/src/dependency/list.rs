@@ -28,7 +28,7 @@ pub fn list(chart_dir: &Path) -> Result<()> {
         rows.push([
             escape(&d.name).into_owned(),
             escape(&d.version).into_owned(),
-            escape(&d.repository).into_owned(),
+            escape(&crate::oci::redact(&d.repository)).into_owned(),
             status(&fs, d)?.to_string(),
         ]);
     }

@@ -51,7 +51,8 @@ pub fn resolve(
 ) -> Result<Source> {
     let name = escape(&dep.name);
     let repo = dep.repository.as_str();
-    let context = || format!("dependency '{name}' (repository {:?})", escape(repo));
+    let shown = oci::redact(repo);
+    let context = || format!("dependency '{name}' (repository {:?})", escape(&shown));
     if repo.is_empty() {
         return in_place(fs, &format!("charts/{}", dep.name)).with_context(context);
     }
@@ -66,13 +67,13 @@ pub fn resolve(
             "dependency '{name}': {:?} is a classic chart repository (index.yaml), which \
              wasmchart does not fetch; publish the chart to an OCI registry (`wasmchart push`) \
              and use `repository: oci://…`, use `file://PATH`, or vendor it into charts/",
-            escape(repo)
+            escape(&shown)
         );
     }
     bail!(
         "dependency '{name}': repository {:?} is not supported; use oci://HOST/PATH, \
          file://PATH, or none for a chart kept in charts/",
-        escape(repo)
+        escape(&shown)
     )
 }
 

@@ -124,13 +124,15 @@ impl Lock {
                 }
                 Some(_) => return Err(bad(&format!("{at}.components"), "a map")),
             }
-            lock.dependencies.push(Locked {
+            let locked = Locked {
                 name: string(m, "name", &format!("{at}.name"))?,
                 repository: string(m, "repository", &format!("{at}.repository"))?,
                 version: string(m, "version", &format!("{at}.version"))?,
                 digest: Some(digest).filter(|d| !d.is_empty()),
                 components,
-            });
+            };
+            check_entry(&locked).map_err(|(key, why)| anyhow!("{origin}: {at}.{key} {why}"))?;
+            lock.dependencies.push(locked);
         }
         Ok(lock)
     }
@@ -182,6 +184,60 @@ impl Lock {
     }
 }
 
+/// A lock is as hostile as the chart it sits in: its names become file names
+/// (`charts/NAME-VERSION.tgz`), its versions registry tags, its component keys lock paths.
+/// So each is held to what `dependency update` writes: a chart name (no `/`, not `.` or
+/// `..`), a SemVer version, `sha256:` and 64 lower-case hex digits, relative component paths.
+/// Returns the offending key and why.
+fn check_entry(l: &Locked) -> std::result::Result<(), (String, String)> {
+    let quoted = |s: &str| format!("{:?}", crate::text::escape_short(s, 100));
+    if l.name.is_empty() || l.name == "." || l.name == ".." || l.name.contains(['/', '\\']) {
+        return Err((
+            "name".into(),
+            format!("{} is not a chart name", quoted(&l.name)),
+        ));
+    }
+    if wasmchart_values::semver::Version::parse(&l.version).is_none() {
+        return Err((
+            "version".into(),
+            format!("{} is not a SemVer version", quoted(&l.version)),
+        ));
+    }
+    if let Some(d) = &l.digest
+        && !is_sha256(d)
+    {
+        return Err((
+            "digest".into(),
+            format!("{} is not sha256: and 64 lower-case hex digits", quoted(d)),
+        ));
+    }
+    for (path, d) in &l.components {
+        let key = format!("components.{}", quoted(path));
+        if let Err(why) = wasmchart_values::chartfs::relative_path(path) {
+            return Err((
+                key,
+                format!("is refused: {}", crate::text::escape_short(&why, 200)),
+            ));
+        }
+        if !is_sha256(d) {
+            return Err((
+                key,
+                format!("{} is not sha256: and 64 lower-case hex digits", quoted(d)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `sha256:` and exactly 64 lower-case hex digits, as [`digest::sha256`] writes.
+fn is_sha256(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// Chart.yaml's `dependencies:` as Helm's loader reads them, for the lock's digest.
 ///
 /// # Errors
@@ -209,6 +265,10 @@ pub fn requested(fs: &ChartDir) -> Result<Vec<GoDependency>> {
 mod tests {
     use super::*;
 
+    fn hexd(byte: &str) -> String {
+        format!("sha256:{}", byte.repeat(32))
+    }
+
     fn sample() -> Lock {
         Lock {
             generated: "2026-12-01T13:27:44.649301636Z".into(),
@@ -218,10 +278,10 @@ mod tests {
                     name: "redis".into(),
                     repository: "oci://r.example/charts".into(),
                     version: "0.1.5".into(),
-                    digest: Some("sha256:d7ae".into()),
+                    digest: Some(hexd("d7")),
                     components: [
-                        ("redis.wasm".to_string(), "sha256:c622".to_string()),
-                        ("charts/x/x.wasm".to_string(), "sha256:0001".to_string()),
+                        ("redis.wasm".to_string(), hexd("c6")),
+                        ("charts/x/x.wasm".to_string(), hexd("01")),
                     ]
                     .into(),
                 },
@@ -240,7 +300,10 @@ mod tests {
     fn the_file_round_trips_in_helms_layout() {
         let text = sample().to_yaml();
         assert!(
-            text.starts_with("dependencies:\n- components:\n    charts/x/x.wasm: sha256:0001\n"),
+            text.starts_with(&format!(
+                "dependencies:\n- components:\n    charts/x/x.wasm: {}\n",
+                hexd("01")
+            )),
             "{text}"
         );
         assert!(
@@ -264,6 +327,47 @@ mod tests {
         );
         let err = Lock::parse("dependencies: {}\n", "L").unwrap_err();
         assert_eq!(err.to_string(), "L: dependencies must be a list");
+    }
+
+    #[test]
+    fn hostile_entries_are_refused_naming_the_key() {
+        let entry = |extra: &str| {
+            format!("dependencies:\n- name: a\n  version: 1.0.0\n  repository: oci://r/x\n{extra}")
+        };
+        let cases = [
+            (
+                "dependencies:\n- name: ../a\n  version: 1.0.0\n".to_string(),
+                "L: dependencies[0].name \"../a\" is not a chart name",
+            ),
+            (
+                "dependencies:\n- name: a\n  version: 1.0.0/../../../x\n".to_string(),
+                "L: dependencies[0].version \"1.0.0/../../../x\" is not a SemVer version",
+            ),
+            (
+                entry("  digest: sha256:abc\n"),
+                "L: dependencies[0].digest \"sha256:abc\" is not sha256: and 64 lower-case hex digits",
+            ),
+            (
+                entry(&format!(
+                    "  digest: {}\n  components:\n    ../../etc/passwd: {}\n",
+                    hexd("aa"),
+                    hexd("bb")
+                )),
+                "L: dependencies[0].components.\"../../etc/passwd\" is refused: \"../../etc/passwd\" climbs out with `..`; it must be a path inside the chart directory",
+            ),
+            (
+                entry(&format!(
+                    "  digest: {}\n  components:\n    a.wasm: sha256:{}\n",
+                    hexd("aa"),
+                    "AB".repeat(32)
+                )),
+                "is not sha256: and 64 lower-case hex digits",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = Lock::parse(&text, "L").unwrap_err().to_string();
+            assert!(err.ends_with(want), "{err}\nwanted: {want}");
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use wasmchart_values::semver::{self, Version};
 
 pub use cmd::{PullArgs, PushArgs, RegistryArgs, run_pull, run_push, run_registry};
 pub use helm::{CHART_MEDIA_TYPE, CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, sha256};
-pub use reference::{ChartRef, tag_of};
+pub use reference::{ChartRef, redact, tag_of};
 use transport::Session;
 
 /// How to reach and authenticate to a registry; [`Default`] is Helm's default (HTTPS with
@@ -147,6 +147,12 @@ pub fn resolve_version(versions: &[String], want: &str) -> Option<String> {
 /// Unreachable or refusing registry; no such version (the message lists the versions that
 /// exist); a manifest or blob that breaks a rule above, naming the digest.
 pub fn pull_chart(r: &ChartRef, version: &str, o: &RegistryOptions) -> Result<Pulled> {
+    if wasmchart_values::semver::Version::parse(version).is_none() || version.contains('/') {
+        bail!(
+            "{r}: version {:?} is not a SemVer version; refused before asking the registry",
+            crate::text::escape_short(version, 100)
+        );
+    }
     let session = Session::new(r.registry(), o)?;
     let tag = tag_of(version);
     let (body, manifest_digest) = match session.manifest(r, &tag) {

@@ -92,12 +92,21 @@ pub fn tag_of(version: &str) -> String {
 
 /// `oci://HOST/PATH` → (`HOST`, `PATH`), both checked.
 fn split(s: &str) -> Result<(String, String)> {
+    let shown = redact(s);
     let Some(rest) = s.strip_prefix("oci://") else {
-        bail!("{s:?} is not an OCI reference: it must start with oci:// (as in oci://HOST/PATH)");
+        bail!(
+            "{shown:?} is not an OCI reference: it must start with oci:// (as in oci://HOST/PATH)"
+        );
     };
     let rest = rest.trim_end_matches('/');
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    check_host(host, s)?;
+    if host.contains('@') {
+        bail!(
+            "{shown:?} holds credentials; give them with --username and --password-stdin, \
+             `wasmchart registry login` or a Docker config, never in the reference"
+        );
+    }
+    check_host(host, &shown)?;
     if path.contains('@') || path.rsplit('/').next().is_some_and(|l| l.contains(':')) {
         bail!(
             "{s:?} holds a tag or digest; give the reference without it and the version with \
@@ -108,6 +117,19 @@ fn split(s: &str) -> Result<(String, String)> {
         check_segment(seg, s)?;
     }
     Ok((host.to_string(), path.to_string()))
+}
+
+/// `SCHEME://USER:PASSWORD@HOST/…` with the user information replaced by `***`: a repository
+/// or reference is echoed in errors and reports, which end up in CI logs.
+pub fn redact(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => s.to_string(),
+    }
 }
 
 fn check_host(host: &str, whole: &str) -> Result<()> {

@@ -676,3 +676,82 @@ fn update_refuses_unsupported_repositories_atomically_and_helm_locks_only_warn()
         "{err}"
     );
 }
+
+/// A stranger's committed Chart.lock drives `dependency build`: a `file://` path outside the
+/// chart that the lock does not pin (a Helm-written lock, digests stripped) is not followed,
+/// and a lock version that would make the archive name climb out of charts/ is refused when
+/// the lock is read, before any fetch; in both cases nothing is written.
+#[test]
+fn build_from_a_hostile_lock_copies_nothing_unpinned_and_names_no_path() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    redis_source(&tmp.path().join("src/redis"));
+    let u = umbrella(&tmp.path().join("u"), "^0.1", "file://../src/redis");
+    expect_success(&wasmchart(&u, &["dependency", "update"]));
+    fs::remove_file(u.join("charts/redis-0.1.0.tgz")).unwrap();
+    let lock = fs::read_to_string(u.join("Chart.lock")).unwrap();
+    let stripped: String = lock
+        .lines()
+        .filter(|l| !l.starts_with("  digest:") && !l.starts_with("  components:"))
+        .filter(|l| !l.starts_with("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!stripped.contains("redis.wasm"), "{stripped}");
+    fs::write(u.join("Chart.lock"), &stripped).unwrap();
+    let before = snapshot(&u);
+    let err = expect_error(&wasmchart(&u, &["dependency", "build"]));
+    assert!(
+        err.contains("dependency 'redis': Chart.lock pins no digest for file://../src/redis")
+            && err.contains("leads outside the chart")
+            && err.contains("nothing was installed"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&u), before, "nothing copied into charts/");
+
+    // The lock's own digest made to match, so only the entry check stands in the way of an
+    // archive named charts/redis-0.1.0/../../../../pwn.tgz from an attacker's registry.
+    use wasmchart::lock::golang::{GoDependency, hash_req};
+    let bad = "0.1.0/../../../../pwn";
+    let requested = GoDependency::from_chart_yaml(&serde_json::json!(
+        {"name": "redis", "version": "^0.1", "repository": "file://../src/redis"}
+    ));
+    let locked = GoDependency::locked("redis", bad, "oci://127.0.0.1:9/charts");
+    let hostile = format!(
+        "dependencies:\n- name: redis\n  repository: oci://127.0.0.1:9/charts\n  version: {bad}\n\
+         digest: {}\ngenerated: \"2026-12-01T00:00:00Z\"\n",
+        hash_req(&[requested], &[locked])
+    );
+    fs::write(u.join("Chart.lock"), &hostile).unwrap();
+    let before = snapshot(&u);
+    let err = expect_error(&wasmchart(&u, &["dependency", "build"]));
+    assert!(
+        err.contains(
+            "Chart.lock: dependencies[0].version \"0.1.0/../../../../pwn\" is not a SemVer version"
+        ),
+        "{err}"
+    );
+    assert_eq!(snapshot(&u), before);
+    assert!(!tmp.path().join("pwn.tgz").exists());
+}
+
+/// Credentials written into a repository URL never reach the terminal (CI logs): the
+/// errors and `dependency list` show `***` in their place.
+#[test]
+fn credentials_in_repository_urls_are_not_echoed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for repo in [
+        "oci://bob:hunter2@127.0.0.1:9/charts",
+        "https://bob:hunter2@charts.example.com/stable",
+        "s3://bob:hunter2@bucket/charts",
+    ] {
+        let u = umbrella(&tmp.path().join("u"), "^0.1", repo);
+        let err = expect_error(&wasmchart(&u, &["dependency", "update"]));
+        assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+        let shown = repo.replace("bob:hunter2", "***");
+        assert!(err.contains(&format!("\"{shown}\"")), "{err}");
+        let listed = expect_success(&wasmchart(&u, &["dependency", "list"]));
+        assert!(
+            !listed.contains("hunter2") && listed.contains(&shown),
+            "{listed}"
+        );
+    }
+}
