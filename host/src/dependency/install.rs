@@ -25,6 +25,7 @@ pub fn update(chart_dir: &Path, registry: &RegistryOptions) -> Result<()> {
         println!("No dependencies in Chart.yaml; nothing to do.");
         return Ok(());
     }
+    flag_credentials_for_one_registry(&requested, registry)?;
     let sources = requested
         .iter()
         .map(|d| resolve::resolve(chart_dir, &fs, d, Want::Constraint, registry))
@@ -70,6 +71,12 @@ pub fn build(chart_dir: &Path, registry: &RegistryOptions) -> Result<()> {
     for l in &lock.dependencies {
         unpinned_outside(chart_dir, l)?;
     }
+    let locked: Vec<GoDependency> = lock
+        .dependencies
+        .iter()
+        .map(|l| GoDependency::locked(&l.name, &l.version, &l.repository))
+        .collect();
+    flag_credentials_for_one_registry(&locked, registry)?;
     let sources = lock
         .dependencies
         .iter()
@@ -78,12 +85,7 @@ pub fn build(chart_dir: &Path, registry: &RegistryOptions) -> Result<()> {
             resolve::resolve(chart_dir, &fs, &dep, Want::Exact(&l.version), registry)
         })
         .collect::<Result<Vec<_>>>()?;
-    let deps: Vec<GoDependency> = lock
-        .dependencies
-        .iter()
-        .map(|l| GoDependency::locked(&l.name, &l.version, &l.repository))
-        .collect();
-    install(chart_dir, &fs, &deps, sources, Some(&lock))?;
+    install(chart_dir, &fs, &locked, sources, Some(&lock))?;
     report(&lock, "Installed")
 }
 
@@ -109,6 +111,35 @@ fn unpinned_outside(chart_dir: &Path, l: &Locked) -> Result<()> {
             escape(&l.name),
             escape(&l.repository),
             chart_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--username`/`--password-stdin` are meant for one registry, but the registries here are
+/// the ones the chart names: a chart adding a dependency on its own registry would receive
+/// them. So flag credentials are refused when the dependencies span several registries
+/// (stored logins, which are per registry, are the way then).
+fn flag_credentials_for_one_registry(
+    deps: &[GoDependency],
+    registry: &RegistryOptions,
+) -> Result<()> {
+    if registry.username.is_none() {
+        return Ok(());
+    }
+    let hosts: std::collections::BTreeSet<String> = deps
+        .iter()
+        .filter(|d| d.repository.starts_with("oci://"))
+        .filter_map(|d| crate::oci::ChartRef::in_namespace(&d.repository, &d.name).ok())
+        .map(|r| r.registry().to_string())
+        .collect();
+    if hosts.len() > 1 {
+        let hosts: Vec<String> = hosts.iter().map(|h| escape(h).into_owned()).collect();
+        bail!(
+            "--username/--password-stdin would be sent to every registry the chart names ({}); \
+             give credentials per registry instead (`wasmchart registry login HOST --username \
+             USER --password-stdin`, or a Docker config), so a chart cannot collect them",
+            hosts.join(", ")
         );
     }
     Ok(())

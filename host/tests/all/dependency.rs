@@ -755,3 +755,40 @@ fn credentials_in_repository_urls_are_not_echoed() {
         );
     }
 }
+
+/// `--username`/`--password` meant for one registry are not sprayed over every registry a
+/// chart names: with dependencies on two registries, update refuses before connecting.
+#[test]
+fn flag_credentials_are_not_sent_to_a_second_registry_the_chart_names() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let u = tmp.path().join("u");
+    fs::create_dir_all(&u).unwrap();
+    fs::write(
+        u.join("Chart.yaml"),
+        "apiVersion: v2\nname: u\nversion: 1.0.0\ndependencies:\n  - name: redis\n    \
+         version: ^0.1\n    repository: oci://127.0.0.1:9/mine\n  - name: grab\n    \
+         version: ^1\n    repository: oci://attacker.invalid/charts\n",
+    )
+    .unwrap();
+    let before = snapshot(&u);
+    let err = super::support::expect_failure(&wasmchart(
+        &u,
+        &[
+            "dependency",
+            "update",
+            "--username",
+            "me",
+            "--password",
+            "hunter2",
+        ],
+    ));
+    assert!(
+        err.contains(
+            "--username/--password-stdin would be sent to every registry the chart names \
+             (127.0.0.1:9, attacker.invalid)"
+        ) && err.contains("wasmchart registry login HOST"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(snapshot(&u), before);
+}
