@@ -8,12 +8,14 @@ use super::cache::{Cache, CacheStatus, Loaded};
 use super::compile;
 use super::engine;
 use super::error::{GuestErrorKind, SandboxError};
+use super::guest_lang::GuestLang;
 use super::limits::{Limits, Size, Time};
 use super::request::{Manifest, RenderRequest, RenderResult};
+use super::source::{self, ComponentSource, Content, LazyLang, Owned};
 use super::state::{HostState, truncate};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{IsTerminal as _, Read as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::types::ComponentItem;
@@ -58,7 +60,13 @@ pub struct Runtime {
     /// address; the buffer is kept alive here, so an address is never
     /// reused for other bytes while it is a key.
     digests: Mutex<HashMap<usize, Hashed>>,
+    /// The digest of component files already identified, by their `fstat`
+    /// identity (device, inode, size, mtime, ctime).
+    file_digests: Mutex<HashMap<[u8; IDENTITY_BYTES], DigestBytes>>,
 }
+
+/// Length of a file identity (`cache::identity_bytes`).
+const IDENTITY_BYTES: usize = 56;
 
 /// A component's SHA-256.
 type DigestBytes = [u8; 32];
@@ -74,6 +82,9 @@ type Locks = Mutex<HashMap<DigestBytes, Arc<Mutex<()>>>>;
 /// the mapping (see `cache/map.rs`).
 struct Prepared {
     pre: SubchartPre<HostState>,
+    /// The language runtime inside, for the hint on a crash (found from
+    /// the bytes, read only then if the load did not need them).
+    lang: LazyLang,
     _loaded: Loaded,
 }
 
@@ -159,6 +170,7 @@ impl Runtime {
             shared: Mutex::default(),
             loading: Mutex::default(),
             digests: Mutex::default(),
+            file_digests: Mutex::default(),
         })
     }
 
@@ -208,18 +220,10 @@ impl Runtime {
         path: &Path,
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        let read_error = |e: std::io::Error| SandboxError::Load {
-            component: name.to_string(),
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let mut bytes = Vec::new();
-        // One byte over the cap is enough to refuse; never read more.
-        file.take(limits.component_bytes.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        self.load_bytes_limited(name, path, &bytes, limits)
+        let file = std::fs::File::open(path).map_err(|e| read_error(name, path, &e))?;
+        let source = ComponentSource::File(Arc::new(file));
+        let (digest, content) = self.identify(name, path, &source, limits)?;
+        self.load_identified(name, path, digest, &content, limits)
     }
 
     /// Loads a component from bytes already read (for example through the
@@ -251,24 +255,43 @@ impl Runtime {
         bytes: &[u8],
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        check_size(name, bytes, limits)?;
+        check_size(name, bytes.len() as u64, limits)?;
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let content = Owned::Bytes(Arc::from(bytes));
+        self.load_identified(name, path, digest, &content, limits)
+    }
+
+    /// Loads the component with SHA-256 `digest` whose bytes are `content`:
+    /// header check, cache (compiling on a miss), contract check, pre-link.
+    fn load_identified(
+        &self,
+        name: &str,
+        path: &Path,
+        digest: DigestBytes,
+        owned: &Owned,
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
+        let content = &owned.borrow();
         let load_error = |reason: String| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
             reason,
         };
-        check_component_header(bytes).map_err(|reason| SandboxError::NotAComponent {
-            component: name.to_string(),
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        })?;
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
         let lock = self.compile_lock(&digest);
         let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        // An entry exists only for bytes that passed this check and compiled.
         let (loaded, cache) = self.cache.load(&self.engine, &digest, || {
+            check_header(name, path, content)?;
+            let bytes = content.bytes().map_err(|e| read_error(name, path, &e))?;
+            // The digest may come from a record: compile only those bytes.
+            if matches!(content, Content::File { .. }) && Sha256::digest(&bytes)[..] != digest {
+                return Err(load_error(
+                    "the file changed while it was being loaded; run the command again".into(),
+                ));
+            }
             self.show_progress(name, bytes.len());
             let compiler = self.compiler.as_deref();
-            compile::compile(&self.engine, name, path, bytes, limits, compiler)
+            compile::compile(&self.engine, name, path, &bytes, limits, compiler)
         })?;
         drop(guard);
         check_contract(name, &self.engine, &loaded.component)?;
@@ -288,19 +311,14 @@ impl Runtime {
             cache,
             prepared: Arc::new(Prepared {
                 pre,
+                lang: LazyLang::new(owned.clone()),
                 _loaded: loaded,
             }),
         })
     }
 
-    /// [`Runtime::load_bytes_limited`], loading each distinct component
-    /// once per runtime: a later call for the same bytes (the same buffer,
-    /// or equal bytes) shares the first one's compiled, checked, pre-linked
-    /// component under its own `name`, with no cache read and, for the same
-    /// buffer, no re-hashing. Only successful loads are shared: a failure
-    /// is retried by the next caller, under its own limits. The size limit
-    /// is checked on every call; compile limits apply to the load that
-    /// compiles.
+    /// [`Runtime::load_bytes_limited`] for bytes in an `Arc`, loading each
+    /// distinct component once per runtime: see [`Runtime::load_source`].
     ///
     /// # Errors
     ///
@@ -312,8 +330,32 @@ impl Runtime {
         bytes: &Arc<[u8]>,
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        check_size(name, bytes, limits)?;
-        let digest = self.digest_of(bytes);
+        let source = ComponentSource::Bytes(Arc::clone(bytes));
+        self.load_source(name, path, &source, limits)
+    }
+
+    /// Loads the component `source` holds, each distinct component once
+    /// per runtime: a later call for the same bytes (the same buffer or
+    /// file, or equal bytes) shares the first one's compiled, checked,
+    /// pre-linked component under its own `name`, with no cache read and,
+    /// for the same buffer or unchanged file, no hashing. An open file is
+    /// not read at all when the cache has a digest record for it (see
+    /// `cache/ids.rs`) and an entry for that digest. Only successful loads
+    /// are shared: a failure is retried by the next caller, under its own
+    /// limits. The size limit is checked on every call; compile limits
+    /// apply to the load that compiles.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load_limited`].
+    pub fn load_source(
+        &self,
+        name: &str,
+        path: &Path,
+        source: &ComponentSource,
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
+        let (digest, content) = self.identify(name, path, source, limits)?;
         let found = |this: &Self| {
             let shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
             shared
@@ -335,10 +377,90 @@ impl Runtime {
         if let Some(loaded) = found(self) {
             return Ok(loaded);
         }
-        let loaded = self.load_bytes_limited(name, path, bytes, limits)?;
+        let loaded = self.load_identified(name, path, digest, &content, limits)?;
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         shared.insert(digest, (loaded.cache, Arc::clone(&loaded.prepared)));
         Ok(loaded)
+    }
+
+    /// The SHA-256 of the component `source` holds, lower-case hex, the way
+    /// a load finds it: from this runtime's memory or the cache's digest
+    /// record of an unchanged file (reading none of it), else by reading
+    /// and hashing it once (then recorded). For checks that pin component
+    /// digests (a lock), so that they cost no more than the load does and
+    /// agree with it on the bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::Load`] when the file cannot be read,
+    /// [`SandboxError::TooLarge`] over the default size limit.
+    pub fn component_digest(
+        &self,
+        name: &str,
+        path: &Path,
+        source: &ComponentSource,
+    ) -> Result<String, SandboxError> {
+        let (digest, _) = self.identify(name, path, source, &Limits::default())?;
+        Ok(super::cache::hex(&digest))
+    }
+
+    /// The size check and SHA-256 of `source`, and its content for the
+    /// load: a buffer is hashed once per runtime; a file's digest comes from
+    /// this runtime's memory of its identity, else from the cache's digest
+    /// record, else from reading and hashing it (then recorded).
+    fn identify(
+        &self,
+        name: &str,
+        path: &Path,
+        source: &ComponentSource,
+        limits: &Limits,
+    ) -> Result<(DigestBytes, Owned), SandboxError> {
+        let file = match source {
+            ComponentSource::Bytes(bytes) => {
+                check_size(name, bytes.len() as u64, limits)?;
+                return Ok((self.digest_of(bytes), Owned::Bytes(Arc::clone(bytes))));
+            }
+            ComponentSource::File(file) => file,
+        };
+        let stat = |f: &std::fs::File| f.metadata().map_err(|e| read_error(name, path, &e));
+        let before = stat(file)?;
+        if !before.is_file() {
+            return Err(read_error(
+                name,
+                path,
+                &std::io::Error::other("not a regular file"),
+            ));
+        }
+        check_size(name, before.len(), limits)?;
+        let identity = super::cache::identity_bytes(&before);
+        let remembered = self
+            .file_digests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&identity)
+            .copied();
+        if let Some(digest) = remembered.or_else(|| self.cache.recorded_digest(&before)) {
+            self.remember(identity, digest);
+            return Ok((digest, Owned::File(Arc::clone(file), before.len())));
+        }
+        let read_began = std::time::SystemTime::now();
+        let bytes: Arc<[u8]> = source::read_whole(file, before.len())
+            .map_err(|e| read_error(name, path, &e))?
+            .into();
+        let digest: DigestBytes = Sha256::digest(&bytes).into();
+        let after = stat(file)?;
+        if super::cache::identity_bytes(&after) == identity {
+            self.remember(identity, digest);
+        }
+        self.cache
+            .record_digest(&before, &after, &digest, read_began);
+        Ok((digest, Owned::Bytes(bytes)))
+    }
+
+    /// Remembers the digest of the file with `identity` for this runtime.
+    fn remember(&self, identity: [u8; IDENTITY_BYTES], digest: DigestBytes) {
+        let mut digests = self.file_digests.lock().unwrap_or_else(|p| p.into_inner());
+        digests.insert(identity, digest);
     }
 
     /// SHA-256 of `bytes`, computed once per buffer.
@@ -431,15 +553,20 @@ impl Runtime {
             // Out of descriptors, the component gave up: name the limit.
             Ok(Err(_)) if store.data().files.hit => Err(files_error(name, limits)),
             Ok(Err(error)) => Err(guest_error(name, error)),
-            Err(error) => Err(trap_error(name, &error, store.data(), limits)),
+            Err(error) => Err(trap_error(
+                name,
+                &error,
+                store.data(),
+                limits,
+                component.prepared.lang.get(),
+            )),
         }
     }
 }
 
 /// Refuses a component bigger than its `componentSize` limit, before any
 /// hashing or compiling.
-fn check_size(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), SandboxError> {
-    let size = bytes.len() as u64;
+fn check_size(name: &str, size: u64, limits: &Limits) -> Result<(), SandboxError> {
     if size > limits.component_bytes {
         return Err(SandboxError::TooLarge {
             component: name.to_string(),
@@ -448,6 +575,32 @@ fn check_size(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), SandboxEr
         });
     }
     Ok(())
+}
+
+/// A load error for a component file that cannot be read.
+fn read_error(name: &str, path: &Path, e: &std::io::Error) -> SandboxError {
+    SandboxError::Load {
+        component: name.to_string(),
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// [`check_component_header`] on `content`, from its first bytes when they
+/// are a WebAssembly header (a file is then not read), else on all of it.
+fn check_header(name: &str, path: &Path, content: &Content<'_>) -> Result<(), SandboxError> {
+    let head = content.head(8).map_err(|e| read_error(name, path, &e))?;
+    let checked = if head.len() == 8 && head.starts_with(b"\0asm") {
+        check_component_header(&head)
+    } else {
+        let bytes = content.bytes().map_err(|e| read_error(name, path, &e))?;
+        check_component_header(&bytes)
+    };
+    checked.map_err(|reason| SandboxError::NotAComponent {
+        component: name.to_string(),
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    })
 }
 
 /// Refuses what is not a component, with a reason a user can act on.
@@ -599,12 +752,14 @@ fn guest_error(name: &str, error: wit::RenderError) -> SandboxError {
 
 /// Maps a failed instantiate or call to the limit it hit, or to a crash
 /// with the trap, wasmtime's cause chain and the component's last stderr
-/// lines (a panic message).
+/// lines (a panic message); for a JavaScript or Python component, a hint
+/// and its last output line (stdout, stderr or `log`).
 fn trap_error(
     name: &str,
     error: &wasmtime::Error,
     state: &HostState,
     limits: &Limits,
+    lang: GuestLang,
 ) -> SandboxError {
     let component = name.to_string();
     if let Some(limit) = limit_hit(error, state, limits) {
@@ -619,7 +774,12 @@ fn trap_error(
         };
     }
     let mut message = cause_chain(error);
-    if let Some(report) = state.crash_report() {
+    if let Some(hint) = lang.trap_hint() {
+        message.push_str(&format!("; {hint}"));
+        if let Some(last) = state.last_output() {
+            message.push_str(&format!("; its last output: {last}"));
+        }
+    } else if let Some(report) = state.crash_report() {
         message.push_str(&format!("; stderr: {report}"));
     }
     SandboxError::Trap { component, message }

@@ -40,8 +40,10 @@ mod component;
 mod engine;
 mod error;
 mod files;
+mod guest_lang;
 mod limits;
 mod request;
+mod source;
 mod state;
 
 pub use bindings::CONTRACT;
@@ -61,4 +63,5 @@ pub use request::{
     Capabilities, CertificateRef, ChartInfo, LogLevel, LogLine, Manifest, Release, RenderRequest,
     RenderResult, SecretRef,
 };
+pub use source::ComponentSource;
 pub use state::FILES_MOUNT;
