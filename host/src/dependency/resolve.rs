@@ -92,7 +92,9 @@ fn in_place(fs: &ChartDir, rel: &str) -> Result<Source> {
     }
 }
 
-/// `file://PATH`: packaged, unless it is the dependency's own directory in `charts/`.
+/// `file://PATH`: packaged, unless it is the dependency's own directory in `charts/`, which is
+/// kept in place; either way its name and version must be what Chart.yaml asks for (Helm
+/// refuses a `file://` chart outside the constraint too).
 fn from_path(
     chart_dir: &Path,
     fs: &ChartDir,
@@ -114,7 +116,12 @@ fn from_path(
         && let Some(leaf) = real.file_name().and_then(|l| l.to_str())
         && fs.kind(format!("charts/{leaf}"))? == Some(Kind::Dir)
     {
-        return in_place(fs, &format!("charts/{leaf}"));
+        let rel = format!("charts/{leaf}");
+        let source = in_place(fs, &rel)?;
+        let chart = wasmchart_values::Chart::load(&real)?;
+        let place = fs.display(&rel).display().to_string();
+        check_identity(dep, chart.name(), chart.version(), want, &place)?;
+        return Ok(source);
     }
     let packaged = crate::package::package(&dir, &crate::package::Overrides::default())?;
     check_identity(

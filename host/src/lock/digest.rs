@@ -131,7 +131,14 @@ const MAX_DIR_BYTES: u64 = 1 << 30;
 /// The digest of an unpacked chart directory: sha256 of its listing, one line per regular
 /// file, sorted by path, `sha256sum` style (`HEX  PATH\n`, paths `/`-separated and relative
 /// to the directory), every file read through the confined handle. The same content gives
-/// the same digest wherever it lies; any change to any file, name or file set changes it.
+/// the same digest wherever it lies; any change to any listed file, name or file set changes
+/// it.
+///
+/// The listing is what a package of the chart holds: `.helmignore` applies, as Helm's loader
+/// and `package` apply it, so a component's sources and build outputs beside the chart
+/// (`component/target/`, `node_modules/`, as `wasmchart new` lays them out) are neither
+/// hashed nor pinned, and rebuilding identical bytes keeps the lock valid. What a render
+/// reads is listed whatever the rules say (see [`always_listed`]).
 ///
 /// # Errors
 ///
@@ -149,9 +156,11 @@ fn dir_digest_with(fs: &ChartDir, known: &BTreeMap<String, String>) -> Result<St
         what: "the files of one unpacked dependency together (hashed for the lock)",
         bytes: MAX_DIR_BYTES,
     });
+    let rules = crate::package::helmignore(fs)?;
     let mut walk = Walk {
         fs,
         known,
+        rules: &rules,
         out: &mut lines,
         budget: &mut budget,
     };
@@ -170,6 +179,7 @@ fn dir_digest_with(fs: &ChartDir, known: &BTreeMap<String, String>) -> Result<St
 struct Walk<'a> {
     fs: &'a ChartDir,
     known: &'a BTreeMap<String, String>,
+    rules: &'a crate::package::ignore::Rules,
     out: &'a mut Vec<(String, String)>,
     budget: &'a mut chartfs::Budget,
 }
@@ -190,7 +200,13 @@ impl Walk<'_> {
             } else {
                 format!("{rel}/{name}")
             };
-            match fs.kind(&path)? {
+            let kind = fs.kind(&path)?;
+            if self.rules.ignore(&path, kind == Some(Kind::Dir))
+                && !always_listed(&path, self.known)
+            {
+                continue;
+            }
+            match kind {
                 Some(Kind::Dir) => self.dir(&path, depth + 1)?,
                 Some(Kind::File) => self.file(path)?,
                 Some(other) => bail!(
@@ -220,4 +236,23 @@ impl Walk<'_> {
         self.out.push((path, hex(&Sha256::digest(&bytes))));
         Ok(())
     }
+}
+
+/// Whether `path` (relative to the chart) is listed even when `.helmignore` leaves it out,
+/// because a render reads it from an unpacked chart: Chart.yaml, requirements.yaml, the
+/// values files, the schema, `.helmignore` itself, everything under `files/` and `charts/`,
+/// the components and the directories holding them. A rule can thus narrow the digest only
+/// to files no render reads.
+fn always_listed(path: &str, known: &BTreeMap<String, String>) -> bool {
+    let top = !path.contains('/');
+    let values_file = top
+        && path.starts_with("values")
+        && (path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json"));
+    let tree = |root: &str| path == root || path.starts_with(&format!("{root}/"));
+    values_file
+        || matches!(path, "Chart.yaml" | "requirements.yaml" | ".helmignore")
+        || tree("files")
+        || tree("charts")
+        || known.contains_key(path)
+        || known.keys().any(|k| k.starts_with(&format!("{path}/")))
 }

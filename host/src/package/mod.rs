@@ -102,6 +102,28 @@ const HELMIGNORE: Limit = Limit {
     bytes: 1 << 20,
 };
 
+/// The chart's `.helmignore` rules (Helm's default rule alone when there is none), read through
+/// the confined handle: what `package` leaves out, and what the lock's digest of an unpacked
+/// chart leaves out.
+///
+/// # Errors
+///
+/// The file breaks a rule of the confined reader, or holds a line Helm refuses (named).
+pub fn helmignore(fs: &ChartDir) -> Result<ignore::Rules> {
+    Ok(match fs.read_optional_string(".helmignore", &HELMIGNORE)? {
+        Some(text) => ignore::Rules::parse(&text).map_err(|e| {
+            anyhow!(
+                "{} line {}: the rule {:?} is refused: {} (Helm refuses it too)",
+                fs.display(".helmignore").display(),
+                e.line,
+                e.rule,
+                e.why
+            )
+        })?,
+        None => ignore::Rules::parse("").unwrap_or_default(),
+    })
+}
+
 /// Directories deeper than this are refused (a symlink loop inside the chart would otherwise
 /// recurse).
 const MAX_DEPTH: usize = 32;
@@ -117,18 +139,7 @@ const MAX_FILES: usize = 20_000;
 pub fn package(dir: &Path, overrides: &Overrides) -> Result<Packaged> {
     let chart = Chart::load(dir).with_context(|| format!("cannot package '{}'", dir.display()))?;
     let fs = ChartDir::open(dir)?;
-    let rules = match fs.read_optional_string(".helmignore", &HELMIGNORE)? {
-        Some(text) => ignore::Rules::parse(&text).map_err(|e| {
-            anyhow!(
-                "{} line {}: the rule {:?} is refused: {} (Helm refuses it too)",
-                fs.display(".helmignore").display(),
-                e.line,
-                e.rule,
-                e.why
-            )
-        })?,
-        None => ignore::Rules::parse("").unwrap_or_default(),
-    };
+    let rules = helmignore(&fs)?;
     let components = component_paths(&chart);
     let mut walk = Walk {
         fs: &fs,
