@@ -39,7 +39,7 @@ pub enum DependencyCommand {
 /// `dependency list`'s chart.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The chart directory (default: the current directory).
+    /// The chart directory.
     #[arg(value_name = "CHART", default_value = ".")]
     pub chart: PathBuf,
 }
@@ -47,7 +47,7 @@ pub struct ListArgs {
 /// The chart and the registry flags (Helm's names).
 #[derive(Debug, Args)]
 pub struct DependencyArgs {
-    /// The chart directory (default: the current directory).
+    /// The chart directory.
     #[arg(value_name = "CHART", default_value = ".")]
     pub chart: PathBuf,
     #[command(flatten)]

@@ -112,3 +112,19 @@ fn update_refuses_a_vendored_subchart_outside_the_constraint() {
     );
     assert!(!tmp.path().join("Chart.lock").exists());
 }
+
+/// The help of the commands that take an optional chart states its default once, in clap's
+/// own `[default: .]`.
+#[test]
+fn dependency_help_states_the_chart_default_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["update", "build", "list"] {
+        let help = expect_success(&wasmchart(tmp.path(), &["dependency", sub, "--help"]));
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with("[CHART]"))
+            .unwrap_or_else(|| panic!("no [CHART] line in:\n{help}"));
+        assert_eq!(line.matches("default").count(), 1, "{line}");
+        assert!(line.ends_with("[default: .]"), "{line}");
+    }
+}
