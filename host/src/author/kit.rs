@@ -65,6 +65,10 @@ const RUST_FILES: &[KitFile] = &[
         include_str!("templates/rust/README.md"),
     ),
     (
+        "component/.gitignore",
+        include_str!("templates/rust/gitignore"),
+    ),
+    (
         "component/Cargo.lock",
         include_str!("../../../plugins/Cargo.lock"),
     ),

@@ -128,3 +128,30 @@ fn dependency_help_states_the_chart_default_once() {
         assert!(line.ends_with("[default: .]"), "{line}");
     }
 }
+
+/// Every scaffold keeps its build outputs out of git: a team committing the umbrella (for
+/// Argo CD, say) must not commit Cargo's `target/` or npm's `node_modules/`.
+#[test]
+fn scaffolds_gitignore_their_build_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (lang, ignored) in [
+        ("rust", &["target/"][..]),
+        ("js", &["node_modules/", "dist/"][..]),
+        ("python", &["__pycache__/", "dist/"][..]),
+    ] {
+        let dir = format!("c-{lang}");
+        expect_success(&wasmchart(
+            tmp.path(),
+            &["new", "c", "--lang", lang, "--dir", &dir],
+        ));
+        let gitignore = tmp.path().join(&dir).join("component/.gitignore");
+        let text = fs::read_to_string(&gitignore)
+            .unwrap_or_else(|e| panic!("{}: {e}", gitignore.display()));
+        for entry in ignored {
+            assert!(
+                text.lines().any(|l| l == *entry),
+                "{lang}: {entry} in {text}"
+            );
+        }
+    }
+}
