@@ -18,7 +18,7 @@
 //! [`compile_in_child_processes`] with a `wasmchart` executable to get the
 //! full bounds.
 
-use super::engine;
+use super::engine::{self, Tier};
 use super::error::SandboxError;
 use super::limits::{Limits, Size, Time};
 use std::io::{Read, Write};
@@ -54,9 +54,9 @@ pub fn default_compiler() -> Option<PathBuf> {
     COMPILER.get().cloned()
 }
 
-/// Compiles `bytes` (component `name`) to an artifact for `engine`, within
-/// `limits`' compile time and memory, in a child process of `compiler` when
-/// given, else on a worker thread.
+/// Compiles `bytes` (component `name`) to an artifact for `engine` (of
+/// `tier`), within `limits`' compile time and memory, in a child process of
+/// `compiler` when given, else on a worker thread.
 ///
 /// # Errors
 ///
@@ -65,6 +65,7 @@ pub fn default_compiler() -> Option<PathBuf> {
 /// invalid.
 pub fn compile(
     engine: &Engine,
+    tier: Tier,
     name: &str,
     path: &Path,
     bytes: &[u8],
@@ -73,7 +74,7 @@ pub fn compile(
 ) -> Result<Vec<u8>, SandboxError> {
     let failure = Failure { name, path, limits };
     match compiler {
-        Some(exe) => in_child(exe, bytes, limits, &failure),
+        Some(exe) => in_child(exe, tier, bytes, limits, &failure),
         None => on_thread(engine, bytes, limits, &failure),
     }
 }
@@ -134,22 +135,32 @@ fn on_thread(
     }
 }
 
+/// The compiler child's command: its limits and tier on the command line,
+/// nothing inherited from the environment.
+fn child_command(exe: &Path, tier: Tier, limits: &Limits) -> Command {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let cpu_seconds = limits.compile_timeout.as_secs().saturating_add(1) * cores;
+    let mut command = Command::new(exe);
+    command
+        .arg(CHILD_ARG)
+        .arg(limits.compile_memory_bytes.to_string())
+        .arg(cpu_seconds.to_string())
+        .arg(tier.name())
+        .env_clear();
+    command
+}
+
 fn in_child(
     exe: &Path,
+    tier: Tier,
     bytes: &[u8],
     limits: &Limits,
     failure: &Failure<'_>,
 ) -> Result<Vec<u8>, SandboxError> {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get() as u64);
-    let cpu_seconds = limits.compile_timeout.as_secs().saturating_add(1) * cores;
-    let mut child = Command::new(exe)
-        .arg(CHILD_ARG)
-        .arg(limits.compile_memory_bytes.to_string())
-        .arg(cpu_seconds.to_string())
+    let mut child = child_command(exe, tier, limits)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .env_clear()
         .spawn()
         .map_err(|e| {
             failure.invalid(format!(
@@ -280,35 +291,119 @@ fn is_out_of_memory(text: &str) -> bool {
     .any(|needle| text.contains(needle))
 }
 
-/// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS`: caps
-/// its own memory and CPU time, reads a component on stdin, writes the
-/// artifact on stdout. Exit status 0, [`EXIT_INVALID`] with the reason on
-/// stderr, or [`EXIT_MEMORY`].
+/// Where a background compile stores its artifact (see [`spawn_upgrade`]).
+pub struct Upgrade<'a> {
+    /// SHA-256 of the component, lower-case hex: the child checks the bytes
+    /// it reads against it before compiling.
+    pub digest: String,
+    /// The cache root (`WASMCHART_CACHE_DIR`) and config directory (key).
+    pub cache_dir: &'a Path,
+    /// The directory holding the cache key.
+    pub config_dir: &'a Path,
+}
+
+/// Starts a detached, nice'd compiler child that compiles `bytes` with
+/// `tier` under `limits`' compile memory and CPU bounds and writes the
+/// cache entry itself (MAC'd with the user's key, temporary file and
+/// rename, under a per-entry lock so that two never compile one component
+/// at once). The caller does not wait: the child outlives a short command,
+/// and a thread reaps it in a long one. Best effort: the next render
+/// compiles again if it fails.
+///
+/// # Errors
+///
+/// The child could not be started or fed.
+pub fn spawn_upgrade(
+    exe: &Path,
+    tier: Tier,
+    bytes: &[u8],
+    limits: &Limits,
+    upgrade: &Upgrade<'_>,
+) -> std::io::Result<()> {
+    let mut command = child_command(exe, tier, limits);
+    command
+        .arg("--store")
+        .arg(&upgrade.digest)
+        .arg(upgrade.cache_dir)
+        .arg(upgrade.config_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        // Out of the terminal's process group: Ctrl-C on the render does not
+        // kill a compile whose result is valid anyway.
+        command.process_group(0);
+    }
+    let mut child = command.spawn()?;
+    let fed = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(bytes),
+        None => Ok(()),
+    };
+    thread::Builder::new()
+        .name("wasmchart-upgrade".into())
+        .spawn(move || drop(child.wait()))?;
+    fed
+}
+
+/// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS [TIER]
+/// [--store DIGEST CACHE_DIR CONFIG_DIR]`: caps its own memory and CPU
+/// time, reads a component on stdin, writes the artifact on stdout (or,
+/// with `--store`, into the cache; see [`spawn_upgrade`]). Exit status 0,
+/// [`EXIT_INVALID`] with the reason on stderr, or [`EXIT_MEMORY`].
 pub fn child_main(args: &[String]) -> ExitCode {
-    let (Some(memory), Some(cpu)) = (
+    let tier = match args.get(2) {
+        None => Some(Tier::Optimized),
+        Some(name) => Tier::parse(name),
+    };
+    let (Some(memory), Some(cpu), Some(tier)) = (
         args.first().and_then(|a| a.parse::<u64>().ok()),
         args.get(1).and_then(|a| a.parse::<u64>().ok()),
+        tier,
     ) else {
-        eprintln!("usage: wasmchart {CHILD_ARG} MEMORY_BYTES CPU_SECONDS < component.wasm");
+        eprintln!(
+            "usage: wasmchart {CHILD_ARG} MEMORY_BYTES CPU_SECONDS [optimized|fast] \
+             [--store DIGEST CACHE_DIR CONFIG_DIR] < component.wasm"
+        );
         return ExitCode::from(2);
+    };
+    let store = match &args[3.min(args.len())..] {
+        [] => None,
+        [flag, digest, cache, config] if flag == "--store" => Some((digest, cache, config)),
+        _ => {
+            eprintln!("unexpected arguments after the tier: {:?}", &args[3..]);
+            return ExitCode::from(2);
+        }
     };
     if let Err(e) = rlimits::apply(memory, cpu) {
         eprintln!("cannot set the compile limits: {e}");
         return ExitCode::from(2);
+    }
+    if store.is_some() {
+        rlimits::lower_priority();
     }
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
         eprintln!("cannot read the component: {e}");
         return ExitCode::from(EXIT_INVALID);
     }
-    let artifact = engine::build_compiler()
-        .map_err(|e| e.to_string())
-        .and_then(|engine| {
-            engine
-                .precompile_component(&bytes)
-                .map_err(|e| format!("{e:#}"))
-        });
-    match artifact {
+    let compile = || {
+        engine::build_compiler(tier)
+            .map_err(|e| e.to_string())
+            .and_then(|engine| {
+                engine
+                    .precompile_component(&bytes)
+                    .map_err(|e| format!("{e:#}"))
+            })
+    };
+    let outcome = match store {
+        Some((digest, cache, config)) => {
+            store_entry(tier, &bytes, digest, cache, config, compile).map(|()| Vec::new())
+        }
+        None => compile(),
+    };
+    match outcome {
         Ok(artifact) => match std::io::stdout().lock().write_all(&artifact) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -324,12 +419,44 @@ pub fn child_main(args: &[String]) -> ExitCode {
     }
 }
 
+/// The `--store` half of [`child_main`]: checks the bytes are the
+/// component named, then compiles and writes its entry unless another
+/// process holds the entry's lock or the entry exists.
+fn store_entry(
+    tier: Tier,
+    bytes: &[u8],
+    digest: &str,
+    cache_dir: &str,
+    config_dir: &str,
+    compile: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<(), String> {
+    use sha2::{Digest as _, Sha256};
+    let actual: [u8; 32] = Sha256::digest(bytes).into();
+    if super::cache::hex(&actual) != digest {
+        return Err(format!(
+            "the component read does not have SHA-256 {digest}; not stored"
+        ));
+    }
+    let engine = engine::build_compiler(tier).map_err(|e| e.to_string())?;
+    let cache = super::cache::Cache::open(
+        &engine,
+        tier,
+        Some(PathBuf::from(cache_dir)),
+        Some(PathBuf::from(config_dir)),
+    )
+    .map_err(|e| e.to_string())?;
+    cache.fill(&actual, compile)
+}
+
 #[cfg(not(unix))]
 mod rlimits {
     /// No portable way to cap a process here: only the deadline applies.
     pub fn apply(_memory: u64, _cpu: u64) -> std::io::Result<()> {
         Ok(())
     }
+
+    /// No portable priority call here.
+    pub fn lower_priority() {}
 }
 
 #[cfg(unix)]
@@ -347,5 +474,11 @@ mod rlimits {
         setrlimit(Resource::Cpu, cap(cpu, cpu.saturating_add(1)))?;
         setrlimit(Resource::Data, cap(memory, memory))?;
         Ok(())
+    }
+
+    /// Lets renders (and everything else) run first: a background compile
+    /// only prepares the next render. Best effort.
+    pub fn lower_priority() {
+        let _ = rustix::process::nice(10);
     }
 }

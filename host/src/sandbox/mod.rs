@@ -52,7 +52,7 @@ pub use compile::{
     CHILD_ARG as COMPILE_CHILD_ARG, child_main as compile_child_main, compile_in_child_processes,
 };
 pub use component::{LoadedComponent, Runtime, RuntimeOptions};
-pub use engine::EPOCH_TICK;
+pub use engine::{EPOCH_TICK, Tier};
 pub use error::{GuestErrorKind, SandboxError};
 pub use files::RESOURCE_CAPACITY;
 pub use limits::{

@@ -6,7 +6,7 @@
 use std::fs::{File, Metadata};
 use std::io::{self, Read as _};
 
-pub(super) use platform::{create_private_dir, is_symlink_error, my_uid, open_no_follow};
+pub(super) use platform::{create_private_dir, is_symlink_error, my_uid, open_no_follow, try_lock};
 
 /// Why a file or directory is not trusted, before its content is looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +174,20 @@ mod platform {
         error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
     }
 
+    /// An exclusive lock on `path` (created 0600, never through a symbolic
+    /// link), taken without blocking: `None` when another process holds
+    /// it. The lock lasts as long as the returned file is open.
+    pub(in super::super) fn try_lock(path: &Path) -> io::Result<Option<File>> {
+        use rustix::fs::{FlockOperation, Mode, OFlags};
+        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = File::from(rustix::fs::open(path, flags, Mode::RUSR | Mode::WUSR)?);
+        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(file)),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Creates `dir` and missing parents, mode 0700.
     pub(in super::super) fn create_private_dir(dir: &Path) -> io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
@@ -218,6 +232,10 @@ mod platform {
     }
 
     pub(in super::super) fn create_private_dir(_: &Path) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    pub(in super::super) fn try_lock(_: &Path) -> io::Result<Option<File>> {
         Err(io::ErrorKind::Unsupported.into())
     }
 }

@@ -68,6 +68,7 @@ mod read;
 mod stamp;
 mod warnings;
 
+use super::engine::Tier;
 use super::error::SandboxError;
 use entry::{Binding, Trusted};
 use fsx::Identity;
@@ -77,6 +78,7 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use warnings::Warnings;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -127,19 +129,24 @@ pub struct Cache {
     engine_hash: [u8; 32],
     /// The engine hash with the wasmtime and wasmchart versions (in headers).
     engine_id: [u8; 32],
-    warnings: Warnings,
+    warnings: Arc<Warnings>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Store {
     dir: PathBuf,
     key: CacheKey,
+    /// The cache root and config directory it was opened with, for a
+    /// background compile that opens the same cache (see `compile.rs`).
+    root: PathBuf,
+    config: PathBuf,
 }
 
 impl Cache {
     /// Opens (creating it) the cache at `dir`, or the default location when
     /// `None`, with the key from `config_dir` (default: the user's config
-    /// directory). An explicit directory that cannot be created, or that
+    /// directory), for artifacts of `engine`, compiled by `tier` (part of
+    /// every entry's name and header: a tier never takes another's entry). An explicit directory that cannot be created, or that
     /// is nested with the config directory, is an error; any other problem
     /// turns caching off with a warning, since caching is an optimisation.
     ///
@@ -148,24 +155,31 @@ impl Cache {
     /// [`SandboxError::Cache`] for an unusable explicit directory.
     pub fn open(
         engine: &Engine,
+        tier: Tier,
         dir: Option<PathBuf>,
         config_dir: Option<PathBuf>,
     ) -> Result<Self, SandboxError> {
-        let engine_hash = engine_hash(engine);
-        let engine_id: [u8; 32] = Sha256::new()
-            .chain_update(engine_hash)
-            .chain_update(WASMTIME_VERSION)
-            .chain_update(env!("CARGO_PKG_VERSION"))
-            .finalize()
-            .into();
+        let (engine_hash, engine_id) = engine_ids(engine, tier);
         let mut cache = Cache {
             store: None,
             engine_hash,
             engine_id,
-            warnings: Warnings::default(),
+            warnings: Arc::default(),
         };
         cache.store = cache.open_store(dir, config_dir)?;
         Ok(cache)
+    }
+
+    /// The same cache directory and key, for artifacts of another
+    /// `engine` and `tier`; warnings are shared (still once per kind).
+    pub fn sibling(&self, engine: &Engine, tier: Tier) -> Cache {
+        let (engine_hash, engine_id) = engine_ids(engine, tier);
+        Cache {
+            store: self.store.clone(),
+            engine_hash,
+            engine_id,
+            warnings: Arc::clone(&self.warnings),
+        }
     }
 
     fn open_store(
@@ -194,6 +208,12 @@ impl Cache {
             return Ok(self.off(reason));
         }
         let dir = root.join("v1");
+        let store = |key| Store {
+            dir: dir.clone(),
+            key,
+            root: root.clone(),
+            config: config.clone(),
+        };
         match private_dir(&dir) {
             Ok(()) => {}
             Err(DirProblem::Create(e)) if explicit => {
@@ -215,7 +235,7 @@ impl Cache {
             }
         }
         match key::load(&config, &mut |message| self.warnings.warn("key", message)) {
-            Ok(key) => Ok(Some(Store { dir, key })),
+            Ok(key) => Ok(Some(store(key))),
             Err(reason) => Ok(self.off(reason)),
         }
     }
@@ -262,6 +282,70 @@ impl Cache {
         if identity == Identity::of(after) {
             let _ = ids::record(&store.key, &store.dir, identity, digest, read_began);
         }
+    }
+
+    /// The cache root and config directory, for a background compile into
+    /// this cache; `None` when caching is off.
+    pub fn dirs(&self) -> Option<(&Path, &Path)> {
+        self.store
+            .as_ref()
+            .map(|s| (s.root.as_path(), s.config.as_path()))
+    }
+
+    /// Loads the component with SHA-256 `digest` if an entry passes every
+    /// check; never compiles. A refused entry is deleted (with a warning).
+    pub fn lookup_only(&self, engine: &Engine, digest: &[u8; 32]) -> Option<(Loaded, CacheStatus)> {
+        let store = self.store.as_ref()?;
+        let name = self.entry_name(digest);
+        let path = store.dir.join(&name);
+        let binding = Binding {
+            key: &store.key,
+            digest,
+            engine: &self.engine_id,
+        };
+        match lookup(engine, &path, &name, binding) {
+            Ok(found) => found,
+            Err(refusal) => {
+                self.discard(&path, &refusal);
+                None
+            }
+        }
+    }
+
+    /// Compiles (with `compile`) and writes the entry for the component
+    /// with SHA-256 `digest`, unless it exists or another process is
+    /// writing it: an exclusive lock on `<entry>.lock` (never blocking)
+    /// makes concurrent background compiles of one component skip.
+    ///
+    /// # Errors
+    ///
+    /// The compile's reason, or why the entry could not be written.
+    pub fn fill(
+        &self,
+        digest: &[u8; 32],
+        compile: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<(), String> {
+        let Some(store) = &self.store else {
+            return Err("the compile cache is off".into());
+        };
+        let name = self.entry_name(digest);
+        let path = store.dir.join(&name);
+        let Some(_lock) = fsx::try_lock(&store.dir.join(format!("{name}.lock")))
+            .map_err(|e| format!("cannot lock the entry '{}': {e}", path.display()))?
+        else {
+            return Ok(());
+        };
+        if std::fs::symlink_metadata(&path).is_ok() {
+            return Ok(());
+        }
+        let artifact = compile()?;
+        let binding = Binding {
+            key: &store.key,
+            digest,
+            engine: &self.engine_id,
+        };
+        write_entry(&path, &name, binding, &artifact)
+            .map_err(|e| format!("cannot write the entry '{}': {e}", path.display()))
     }
 
     /// The entry file name for component bytes with SHA-256 `digest`.
@@ -571,6 +655,29 @@ fn resolved(path: &Path) -> [PathBuf; 2] {
         }
     }
     [absolute, real]
+}
+
+/// The names-entries hash (engine compatibility hash and tier) and the
+/// header id (that, plus the wasmtime and wasmchart versions).
+fn engine_ids(engine: &Engine, tier: Tier) -> ([u8; 32], [u8; 32]) {
+    let mut engine_hash = engine_hash(engine);
+    // wasmtime's hash already differs between compilers (Winch's calling
+    // convention is a tunable); the tier is added so that it always will.
+    // The optimised tier keeps the names entries had before tiers existed.
+    if tier != Tier::Optimized {
+        engine_hash = Sha256::new()
+            .chain_update(engine_hash)
+            .chain_update(tier.name())
+            .finalize()
+            .into();
+    }
+    let engine_id: [u8; 32] = Sha256::new()
+        .chain_update(engine_hash)
+        .chain_update(WASMTIME_VERSION)
+        .chain_update(env!("CARGO_PKG_VERSION"))
+        .finalize()
+        .into();
+    (engine_hash, engine_id)
 }
 
 /// A SHA-256 of the engine's compatibility hash.

@@ -1,0 +1,161 @@
+//! Tiered compilation (issue 12): a cache miss in the `wasmchart` binary
+//! compiles with Winch and renders at once, a detached child writes the
+//! Cranelift entry, and later loads run it; deadlines hold on both tiers.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::support::{expect_error, run_bounded};
+use wasmchart::sandbox::{
+    CacheStatus, Limits, RenderRequest, Runtime, RuntimeOptions, SandboxError, Tier,
+};
+
+/// A runtime on the cache in `dir` that compiles in child processes of the
+/// real binary, as the CLI does (the only case with a fast tier).
+fn tiered(dir: &Path) -> Runtime {
+    let mut runtime = plain(dir);
+    runtime.set_compiler(Some(env!("CARGO_BIN_EXE_wasmchart").into()));
+    runtime
+}
+
+/// A runtime on the cache in `dir` that compiles in this process.
+fn plain(dir: &Path) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        cache_dir: Some(dir.join("cache")),
+        config_dir: Some(dir.join("config")),
+        ..RuntimeOptions::default()
+    })
+    .unwrap()
+}
+
+fn redis_manifests(runtime: &Runtime) -> (Tier, CacheStatus, Vec<String>) {
+    let redis = runtime
+        .load("redis", test_components::wasm("redis"))
+        .unwrap();
+    let request = RenderRequest {
+        values_json: r#"{"replicas": 2}"#.into(),
+        ..RenderRequest::default()
+    };
+    let result = runtime
+        .render(&redis, &request, &Limits::default())
+        .unwrap();
+    let manifests = result
+        .manifests
+        .iter()
+        .map(|m| format!("{}\n{}", m.source, m.content))
+        .collect();
+    (redis.tier(), redis.cache_status(), manifests)
+}
+
+/// `*.cwasm` entries in the cache.
+fn entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("cache/v1"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_miss_renders_with_the_fast_tier_then_later_loads_run_the_optimised_entry() {
+    let reference = tempfile::tempdir().unwrap();
+    let (tier, _, expected) = redis_manifests(&plain(reference.path()));
+    assert_eq!(
+        tier,
+        Tier::Optimized,
+        "no child compiler: Cranelift as before"
+    );
+    assert!(!expected.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (tier, status, cold) = redis_manifests(&tiered(dir.path()));
+    assert_eq!((tier, status), (Tier::Fast, CacheStatus::Miss));
+    assert_eq!(cold, expected, "the fast tier renders the same output");
+
+    // The background child writes the optimised entry beside the fast one.
+    let start = Instant::now();
+    while entries(dir.path()) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no optimised entry after {:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (tier, status, warm) = redis_manifests(&tiered(dir.path()));
+    assert_eq!(tier, Tier::Optimized);
+    assert_eq!(status, CacheStatus::Hit, "the child's entry is stamped");
+    assert_eq!(warm, expected);
+    // The fast entry is never taken for the optimised tier, nor compiled again.
+    assert_eq!(entries(dir.path()), 2);
+}
+
+#[test]
+fn the_fast_tier_obeys_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tiered(dir.path());
+    let probe = runtime
+        .load("probe", test_components::wasm("probe"))
+        .unwrap();
+    assert_eq!(probe.tier(), Tier::Fast);
+    let request = RenderRequest {
+        values_json: r#"{"action": "loop"}"#.into(),
+        ..RenderRequest::default()
+    };
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let start = Instant::now();
+    let error = runtime.render(&probe, &request, &limits).unwrap_err();
+    assert!(
+        matches!(&error, SandboxError::Timeout { component, .. } if component == "probe"),
+        "{error}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_cold_cli_render_of_an_endless_component_stops_at_its_deadline() {
+    let chart = tempfile::tempdir().unwrap();
+    let probe = chart.path().join("charts/probe");
+    std::fs::create_dir_all(&probe).unwrap();
+    std::fs::copy(test_components::wasm("probe"), probe.join("probe.wasm")).unwrap();
+    std::fs::write(
+        probe.join("Chart.yaml"),
+        "apiVersion: v2\nname: probe\nversion: 0.1.0\ncomponent: probe.wasm\n",
+    )
+    .unwrap();
+    std::fs::write(probe.join("values.yaml"), "{}\n").unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: probe\n    \
+         version: 0.1.0\n    repository: file://./charts/probe\n",
+    )
+    .unwrap();
+    std::fs::write(chart.path().join("values.yaml"), "probe: {action: loop}\n").unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
+    command
+        .arg("render")
+        .arg(chart.path())
+        .args(["--timeout", "300ms"])
+        .env("WASMCHART_CACHE_DIR", empty.path().join("cache"))
+        .env("WASMCHART_CONFIG_DIR", empty.path().join("config"))
+        .env_remove("WASMCHART_SECRET_KEY")
+        .env_remove("WASMCHART_POLICY");
+    let (out, took) = run_bounded(command, Duration::from_secs(60));
+    let err = expect_error(&out);
+    assert!(
+        err.contains("component 'probe' exceeded its 300ms time limit"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
