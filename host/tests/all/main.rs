@@ -80,3 +80,6 @@ mod dependency;
 
 /// A warm load reads no component file: an authenticated record of the file's identity finds its cache entry; fresh files are not recorded, a write voids the record, forged or foreign records are ignored.
 mod wasm_ids;
+
+/// What tripped an outside team following the docs: the lock of a vendored subchart ignores its build tree (.helmignore) but pins what render reads; update refuses a vendored subchart outside the constraint.
+mod newcomer;
