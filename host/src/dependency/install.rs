@@ -103,11 +103,15 @@ fn unpinned_outside(chart_dir: &Path, l: &Locked) -> Result<()> {
     let root = chart_dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", chart_dir.display()))?;
-    let dir = root.join(path);
-    let inside = dir.canonicalize().is_ok_and(|real| real.starts_with(&root));
-    if !inside {
+    // A path that does not resolve is reported by the resolver, naming it.
+    let Ok(real) = root.join(path).canonicalize() else {
+        return Ok(());
+    };
+    if !real.starts_with(&root) {
         bail!(
-            "dependency '{}': Chart.lock pins no digest for {}, which leads outside the chart;              `dependency build` follows such a path only to content the lock pins (run              `wasmchart dependency update {}` if you trust this chart); nothing was installed",
+            "dependency '{}': Chart.lock pins no digest for {}, which leads outside the chart; \
+             `dependency build` follows such a path only to content the lock pins (run \
+             `wasmchart dependency update {}` if you trust this chart); nothing was installed",
             escape(&l.name),
             escape(&l.repository),
             chart_dir.display()

@@ -240,8 +240,9 @@ impl Walk<'_> {
 
 /// Whether `path` (relative to the chart) is listed even when `.helmignore` leaves it out,
 /// because a render reads it from an unpacked chart: Chart.yaml, requirements.yaml, the
-/// values files, the schema, `.helmignore` itself, everything under `files/` and `charts/`,
-/// the components and the directories holding them. A rule can thus narrow the digest only
+/// values files, the schema, `.helmignore` itself, everything under `files/`, `charts/`,
+/// `crds/` (printed by `--include-crds`) and `templates/` (checked for Go templates), the
+/// components and the directories holding them. A rule can thus narrow the digest only
 /// to files no render reads.
 fn always_listed(path: &str, known: &BTreeMap<String, String>) -> bool {
     let top = !path.contains('/');
@@ -253,6 +254,8 @@ fn always_listed(path: &str, known: &BTreeMap<String, String>) -> bool {
         || matches!(path, "Chart.yaml" | "requirements.yaml" | ".helmignore")
         || tree("files")
         || tree("charts")
+        || tree("crds")
+        || tree("templates")
         || known.contains_key(path)
         || known.keys().any(|k| k.starts_with(&format!("{path}/")))
 }

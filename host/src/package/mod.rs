@@ -111,6 +111,12 @@ const HELMIGNORE: Limit = Limit {
 /// The file breaks a rule of the confined reader, or holds a line Helm refuses (named).
 pub fn helmignore(fs: &ChartDir) -> Result<ignore::Rules> {
     Ok(match fs.read_optional_string(".helmignore", &HELMIGNORE)? {
+        Some(text) if rule_count(&text) > MAX_RULES => bail!(
+            "{} holds {} rules, over the limit of {MAX_RULES}: every rule is tried on every \
+             file, for `package` and for the lock digest each render checks",
+            fs.display(".helmignore").display(),
+            rule_count(&text)
+        ),
         Some(text) => ignore::Rules::parse(&text).map_err(|e| {
             anyhow!(
                 "{} line {}: the rule {:?} is refused: {} (Helm refuses it too)",
@@ -122,6 +128,18 @@ pub fn helmignore(fs: &ChartDir) -> Result<ignore::Rules> {
         })?,
         None => ignore::Rules::parse("").unwrap_or_default(),
     })
+}
+
+/// Rules in one `.helmignore` at most. Real ones hold a few dozen; each is matched against
+/// every path, so a page of them would cost minutes per package or lock check.
+const MAX_RULES: usize = 1000;
+
+/// The lines of a `.helmignore` that are rules (not blank, not comments).
+fn rule_count(text: &str) -> usize {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count()
 }
 
 /// Directories deeper than this are refused (a symlink loop inside the chart would otherwise

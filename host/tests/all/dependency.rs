@@ -792,3 +792,59 @@ fn flag_credentials_are_not_sent_to_a_second_registry_the_chart_names() {
     assert!(!err.contains("hunter2"), "{err}");
     assert_eq!(snapshot(&u), before);
 }
+
+/// A vendored dependency's `.helmignore` narrows its lock digest only to files no render
+/// reads: with `crds/` ignored there, a changed CRD (which `render --include-crds` prints)
+/// still breaks the lock.
+#[test]
+fn helmignore_cannot_hide_a_rendered_crd_from_the_lock() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let u = umbrella(&tmp.path().join("u"), "0.1.0", "file://./charts/redis");
+    let sub = redis_source(&u.join("charts/redis"));
+    fs::write(sub.join(".helmignore"), "crds/\n").unwrap();
+    fs::create_dir_all(sub.join("crds")).unwrap();
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+               name: foos.example.com\n";
+    fs::write(sub.join("crds/foo.yaml"), crd).unwrap();
+    expect_success(&wasmchart(&u, &["dependency", "update"]));
+    expect_success(&wasmchart(&u, &["render", ".", "--verify-lock"]));
+    fs::write(
+        sub.join("crds/foo.yaml"),
+        crd.replace("foos.example.com", "bars.example.com"),
+    )
+    .unwrap();
+    let err = expect_error(&wasmchart(
+        &u,
+        &["render", ".", "--verify-lock", "--include-crds"],
+    ));
+    assert!(
+        err.contains("the charts do not match")
+            && err.contains("dependency 'redis': directory charts/redis: expected sha256:"),
+        "{err}"
+    );
+}
+
+/// A `.helmignore` of thousands of rules (each tried on every file: minutes of CPU for
+/// `package`, and for the lock check of every render of a vendored chart) is refused.
+#[test]
+fn a_helmignore_with_too_many_rules_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let c = tmp.path().join("c");
+    fs::create_dir_all(&c).unwrap();
+    fs::write(
+        c.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let rules: String = (0..1001).map(|i| format!("*q{i}*z*[a-c]?\n")).collect();
+    fs::write(c.join(".helmignore"), format!("# comment\n\n{rules}")).unwrap();
+    let err = expect_error(&wasmchart(tmp.path(), &["package", "c", "-d", "out"]));
+    assert!(
+        err.contains("c/.helmignore holds 1001 rules, over the limit of 1000"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("out").exists());
+    let rules: String = (0..1000).map(|i| format!("*q{i}*z*[a-c]?\n")).collect();
+    fs::write(c.join(".helmignore"), rules).unwrap();
+    expect_success(&wasmchart(tmp.path(), &["package", "c", "-d", "out"]));
+}
