@@ -727,6 +727,45 @@ mod tests {
 
     #[test]
     #[cfg(unix)]
+    fn fill_skips_while_another_holds_the_lock_and_once_the_entry_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache_dir, config_dir) = (dir.path().join("cache"), dir.path().join("config"));
+        let engine = Engine::default();
+        let cache =
+            Cache::open(&engine, Tier::Optimized, Some(cache_dir), Some(config_dir)).unwrap();
+        let digest = [7u8; 32];
+        let name = cache.entry_name(&digest);
+        let entries = cache.dir().unwrap().to_path_buf();
+        let held = fsx::try_lock(&entries.join(format!("{name}.lock")))
+            .unwrap()
+            .expect("nobody holds the lock yet");
+        cache
+            .fill(&digest, || panic!("compiled while another holds the lock"))
+            .unwrap();
+        assert!(!entries.join(&name).exists());
+        drop(held);
+        cache.fill(&digest, || Ok(b"artifact".to_vec())).unwrap();
+        assert!(entries.join(&name).exists());
+        assert!(stamp::path_for(&entries.join(&name)).exists());
+        cache.fill(&digest, || panic!("compiled again")).unwrap();
+    }
+
+    #[test]
+    fn tiers_never_share_entry_names() {
+        let engine = Engine::default();
+        let off = |tier| Cache {
+            store: None,
+            engine_hash: engine_ids(&engine, tier).0,
+            engine_id: engine_ids(&engine, tier).1,
+            warnings: Arc::default(),
+        };
+        let (optimized, fast) = (off(Tier::Optimized), off(Tier::Fast));
+        assert_ne!(optimized.entry_name(&[1; 32]), fast.entry_name(&[1; 32]));
+        assert_ne!(optimized.engine_id, fast.engine_id);
+    }
+
+    #[test]
+    #[cfg(unix)]
     fn nested_directories_are_refused_both_ways() {
         let dir = tempfile::tempdir().unwrap();
         let (cache, config) = (dir.path().join("cache"), dir.path().join("config"));
