@@ -301,9 +301,10 @@ impl Runtime {
         let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let (loaded, cache, tier) = self.load_tiered(name, path, &digest, content, limits)?;
         drop(guard);
-        let (engine, linker) = match (tier, self.fast_tier()) {
-            (Tier::Fast, Some(fast)) => (&fast.engine, &fast.linker),
-            _ => (&self.engine, &self.linker),
+        let fast = (tier == Tier::Fast).then(|| self.fast_tier()).flatten();
+        let (engine, linker) = match fast {
+            Some(fast) => (&fast.engine, &fast.linker),
+            None => (&self.engine, &self.linker),
         };
         check_contract(name, engine, &loaded.component)?;
         let instance_pre = linker
@@ -350,15 +351,18 @@ impl Runtime {
         let compile_with = |engine: &Engine, tier: Tier| {
             self.compile(name, path, digest, content, limits, (engine, tier))
         };
+        // The warm path never starts the fast tier.
+        if self.compiler.is_some()
+            && let Some((loaded, status)) = self.cache.lookup_only(&self.engine, digest)
+        {
+            return Ok((loaded, status, Tier::Optimized));
+        }
         let Some(fast) = self.fast_tier() else {
             let (loaded, status) = self.cache.load(&self.engine, digest, || {
                 compile_with(&self.engine, Tier::Optimized)
             })?;
             return Ok((loaded, status, Tier::Optimized));
         };
-        if let Some((loaded, status)) = self.cache.lookup_only(&self.engine, digest) {
-            return Ok((loaded, status, Tier::Optimized));
-        }
         let (loaded, status) = fast.cache.load(&fast.engine, digest, || {
             compile_with(&fast.engine, Tier::Fast)
         })?;
