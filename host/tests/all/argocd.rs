@@ -10,7 +10,7 @@
 //! flags) and the failure shape; a recording stand-in for `wasmchart` checks
 //! the exact flags, the allow-listed environment and the root key file.
 
-use super::support::{expect_success, repo_root, run_bounded, shared_dir};
+use super::support::{copy_tree, expect_success, repo_root, run_bounded, shared_dir};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -177,19 +177,6 @@ impl Sidecar {
 
     fn generate(&self, env: &[(&str, &str)]) -> Output {
         self.run(&argv(&plugin()["spec"]["generate"]), &self.app(), env)
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::registry::Registry;
-use super::support::{expect_error, expect_success, repo_root, run_bounded, shared_dir};
+use super::support::{copy_tree, expect_error, expect_success, repo_root, run_bounded, shared_dir};
 
 /// Commands here compile at most the small redis component (shared cache), or the example's
 /// five on a cold cache.
@@ -52,19 +52,6 @@ fn sha256(bytes: &[u8]) -> String {
         "sha256:{}",
         d.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Every file under `dir` with its bytes, sorted: what "nothing was written" compares.

@@ -5,6 +5,7 @@
 //! ignore flags, colour, and diff(1)'s exit statuses (0 same, 1 different,
 //! 2 error) for every kind of error.
 
+use super::support::copy_tree;
 use crate::support::{repo_root, run_bounded, shared_dir};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,19 +71,6 @@ fn expect_diff_error(out: &Output) -> String {
     err
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create dir");
-    for entry in fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
-}
-
 #[test]
 fn promoting_an_image_tag_shows_exactly_the_image_line() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -122,7 +110,7 @@ fn promoting_an_image_tag_shows_exactly_the_image_line() {
 fn rotating_jwt_shows_the_sealed_secret_as_changed_and_its_consumers_checksum() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
-    copy_dir(&example(), &chart);
+    copy_tree(&example(), &chart);
     let from = render_to(dir.path(), &chart, "staging");
     let before = fs::read_to_string(&from).expect("render");
     let chart_arg = chart.to_string_lossy();
@@ -182,7 +170,7 @@ fn rotating_jwt_shows_the_sealed_secret_as_changed_and_its_consumers_checksum() 
 fn plain_secret_data_is_never_printed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
-    copy_dir(&example(), &chart);
+    copy_tree(&example(), &chart);
     let from = render_to(dir.path(), &chart, "local");
     let before = fs::read_to_string(&from).expect("render");
     let chart_arg = chart.to_string_lossy();

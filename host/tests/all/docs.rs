@@ -7,9 +7,8 @@
 //! (quotes, substitutions) fails the test, so the list of what is checked
 //! can only grow deliberately.
 
-use super::support::{expect_success, repo_root, run_bounded, shared_dir};
+use super::support::{copy_tree, expect_success, repo_root, run_bounded, shared_dir};
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -131,19 +130,6 @@ fn parse(line: &str) -> Option<Documented> {
     })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create dir");
-    for entry in fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
-}
-
 #[test]
 fn every_documented_command_runs_as_written() {
     let root = repo_root();
@@ -160,11 +146,11 @@ fn every_documented_command_runs_as_written() {
         documented.len()
     );
     let work = tempfile::tempdir().expect("temp dir");
-    copy_dir(
+    copy_tree(
         &root.join("examples/imprun"),
         &work.path().join("examples/imprun"),
     );
-    copy_dir(
+    copy_tree(
         &root.join("examples/policies"),
         &work.path().join("examples/policies"),
     );

@@ -14,6 +14,7 @@
 //! whose sources changed since (its stamp in `target/guests/stamps/`) fails
 //! every test here instead of being tested stale.
 
+use super::support::copy_tree;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -628,7 +629,7 @@ fn staging_seals_its_secrets_and_uses_staging_images() {
 fn a_new_environment_takes_a_values_file_and_its_environments_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
-    copy_dir(&chart_dir(), &chart);
+    copy_tree(&chart_dir(), &chart);
     let staging = fs::read_to_string(chart.join("values-staging.yaml")).expect("staging values");
     let qa = staging
         .replace("staging.imprun.dev", "qa.imprun.dev")
@@ -681,19 +682,6 @@ fn an_unknown_environment_is_an_error_naming_it() {
         "error names the environment: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create dir");
-    for entry in fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
 }
 
 /// Staging's SealedSecrets are sealed to the example's demo certificate

@@ -7,6 +7,7 @@
 //! with every subchart disabled), except the capability test, which renders the example's
 //! imprun-server with the imprun tests' warm compile cache.
 
+use super::support::copy_tree;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -511,7 +512,7 @@ fn export_never_prints_to_a_terminal() {
 fn list_shows_names_sources_generations_and_consumers_but_no_value() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
-    copy_dir(&example(), &chart);
+    copy_tree(&example(), &chart);
     fs::write(chart.join("secret-generations.yaml"), "prod:\n  jwt: 2\n").expect("write");
     let out = wasmchart(
         &[
@@ -557,7 +558,7 @@ fn list_shows_names_sources_generations_and_consumers_but_no_value() {
 fn rotating_an_external_secret_says_to_publish_again_and_export_changes_only_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chart = dir.path().join("imprun");
-    copy_dir(&example(), &chart);
+    copy_tree(&example(), &chart);
     let export = || -> BTreeMap<String, Value> {
         let out = wasmchart(
             &[
@@ -861,17 +862,4 @@ fn a_key_file_others_can_read_is_refused_with_the_fix() {
     );
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod");
     stdout_ok(&wasmchart(&args, &[]));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::support::{expect_error, expect_success, repo_root, run_bounded, shared_dir};
+use super::support::{copy_tree, expect_error, expect_success, repo_root, run_bounded, shared_dir};
 
 /// A cold compile of the example's JavaScript and Python components takes about a minute on
 /// two cores; the cache is shared with the `imprun` tests.
@@ -40,20 +40,6 @@ fn render(chart: &Path, args: &[&str], bound: Duration) -> (std::process::Output
         .env("WASMCHART_SECRET_KEY", SECRET_KEY)
         .envs(OAUTH_ENV);
     run_bounded(cmd, bound)
-}
-
-/// Copies the directory tree `from` to `to` (regular files and directories only).
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Replaces `charts/<sub>/` with `charts/<sub>-<version>.tgz`, packed by the system `tar`.

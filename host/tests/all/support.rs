@@ -94,3 +94,18 @@ pub fn expect_error(out: &Output) -> String {
     assert!(err.starts_with("error: "), "{err}");
     err
 }
+
+/// Copies the directory tree `from` to `to` (directories and regular files;
+/// tests copy the example or a scratch chart before writing into it).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
