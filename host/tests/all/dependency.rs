@@ -22,8 +22,9 @@ use super::support::{copy_tree, expect_error, expect_success, repo_root, run_bou
 const BOUND: Duration = Duration::from_secs(600);
 const SECRET_KEY: &str = "6465702d746573742d6b65792d6e6f742d612d7265616c2d6b65792d21212121";
 
-/// `wasmchart ARGS` in `dir`, with a clean environment and the shared compile cache.
-fn wasmchart(dir: &Path, args: &[&str]) -> Output {
+/// `wasmchart ARGS` in `dir`, with a clean environment and the shared compile cache
+/// (also used by `newcomer`).
+pub(super) fn wasmchart(dir: &Path, args: &[&str]) -> Output {
     let home = tempfile::tempdir().expect("home");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
     cmd.args(args)

@@ -7,30 +7,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
 
-use super::support::{expect_error, expect_success, repo_root, run_bounded, shared_dir};
-
-/// The redis component is small; a cold cache compiles it in well under this.
-const BOUND: Duration = Duration::from_secs(300);
-const SECRET_KEY: &str = "6e6577636f6d65722d746573742d6b65792d6e6f742d612d7265616c2d6b6579";
-
-/// `wasmchart ARGS` in `dir`, with a clean environment and the shared compile cache.
-fn wasmchart(dir: &Path, args: &[&str]) -> Output {
-    let home = tempfile::tempdir().expect("home");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("TMPDIR", home.path())
-        .env("WASMCHART_CACHE_DIR", shared_dir("component-cache"))
-        .env("WASMCHART_CONFIG_DIR", shared_dir("component-cache-config"))
-        .env("WASMCHART_SECRET_KEY", SECRET_KEY);
-    run_bounded(cmd, BOUND).0
-}
+use super::dependency::wasmchart;
+use super::support::{expect_error, expect_success, repo_root};
 
 /// An umbrella in `dir` vendoring the example's redis subchart as `file://./charts/redis`
 /// with the constraint `version`, plus a component project beside it, left out by
