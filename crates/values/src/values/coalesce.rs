@@ -36,7 +36,7 @@ fn coalesce(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GMap, E
 fn coalesce_deps(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GMap, Error> {
     for sub in &ch.deps {
         match gv::get(dest, &sub.name) {
-            None => gv::set(dest, &sub.name, G::Map(gv::new_map())),
+            None => gv::set(dest, sub.name.as_str(), G::Map(gv::new_map())),
             Some(G::Map(_)) => {}
             Some(other) => {
                 return Err(Error::TypeMismatch {
@@ -55,7 +55,7 @@ fn coalesce_deps(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GM
         let sub_prefix = concat(prefix, &ch.name);
         coalesce_globals(&dvmap, dest);
         let out = coalesce(sub, &dvmap, &sub_prefix, merge)?;
-        gv::set(dest, &sub.name, G::Map(out));
+        gv::set(dest, sub.name.as_str(), G::Map(out));
     }
     Ok(dest.clone())
 }
@@ -76,17 +76,17 @@ fn coalesce_globals(dest: &GMap, src: &GMap) {
         if let G::Map(vm) = &val {
             let vv = gv::shallow_copy_map(vm);
             match gv::get(&dg, &key) {
-                None => gv::set(&dg, &key, G::Map(vv)),
+                None => gv::set(&dg, key.clone(), G::Map(vv)),
                 Some(G::Map(destv)) => {
                     coalesce_tables(&vv, &destv, true);
-                    gv::set(&dg, &key, G::Map(vv));
+                    gv::set(&dg, key.clone(), G::Map(vv));
                 }
                 Some(_) => {}
             }
         } else if matches!(gv::get(&dg, &key), Some(G::Map(_))) {
             // Helm skips a scalar global over a map global.
         } else {
-            gv::set(&dg, &key, val);
+            gv::set(&dg, key.clone(), val);
         }
     }
     gv::set(dest, "global", G::Map(dg));
@@ -123,7 +123,7 @@ fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
                         clean_nil(sub);
                     }
                 }
-                gv::set(v, &key, val);
+                gv::set(v, key.clone(), val);
             }
         }
     }
@@ -134,7 +134,7 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
     if Rc::ptr_eq(dst, src) {
         return;
     }
-    let src_non_nil: BTreeSet<String> = src
+    let src_non_nil: BTreeSet<gv::Key> = src
         .borrow()
         .iter()
         .filter(|(_, v)| !v.is_null())
@@ -142,7 +142,7 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
         .collect();
     for (key, val) in gv::entries(dst) {
         if val.is_null() {
-            gv::set(src, &key, G::Null);
+            gv::set(src, key.clone(), G::Null);
         }
     }
     for (key, val) in gv::entries(src) {
@@ -150,7 +150,7 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
             Some(G::Null) if !merge && src_non_nil.contains(&key) => {
                 dst.borrow_mut().remove(&key);
             }
-            None => gv::set(dst, &key, val),
+            None => gv::set(dst, key.clone(), val),
             Some(G::Map(dv)) => {
                 if let G::Map(sv) = &val {
                     coalesce_tables(&dv, sv, merge);

@@ -8,8 +8,13 @@ use std::rc::Rc;
 
 use serde_json::{Map, Number, Value};
 
+/// A map key. Keys and strings are reference-counted: coalescing deep-copies whole
+/// value trees several times per render (once per subchart and pass), and a copy
+/// that only bumps counts allocates nothing for them.
+pub type Key = Rc<str>;
+
 /// A shared, mutable map (a Go `map[string]any`).
-pub type GMap = Rc<RefCell<BTreeMap<String, G>>>;
+pub type GMap = Rc<RefCell<BTreeMap<Key, G>>>;
 
 /// A Go `any` holding a values node.
 #[derive(Debug, Clone)]
@@ -21,7 +26,7 @@ pub enum G {
     /// int64 or float64.
     Num(Number),
     /// string.
-    Str(String),
+    Str(Key),
     /// []any.
     List(Vec<G>),
     /// map[string]any, shared.
@@ -54,7 +59,7 @@ pub fn from_json(v: &Value) -> G {
         Value::Null => G::Null,
         Value::Bool(b) => G::Bool(*b),
         Value::Number(n) => G::Num(n.clone()),
-        Value::String(s) => G::Str(s.clone()),
+        Value::String(s) => G::Str(Key::from(s.as_str())),
         Value::Array(a) => G::List(a.iter().map(from_json).collect()),
         Value::Object(m) => G::Map(map_from_json(m)),
     }
@@ -63,7 +68,9 @@ pub fn from_json(v: &Value) -> G {
 /// Converts a JSON map into a fresh Go map.
 pub fn map_from_json(m: &Map<String, Value>) -> GMap {
     Rc::new(RefCell::new(
-        m.iter().map(|(k, v)| (k.clone(), from_json(v))).collect(),
+        m.iter()
+            .map(|(k, v)| (Key::from(k.as_str()), from_json(v)))
+            .collect(),
     ))
 }
 
@@ -73,7 +80,7 @@ pub fn to_json(g: &G) -> Value {
         G::Null => Value::Null,
         G::Bool(b) => Value::Bool(*b),
         G::Num(n) => Value::Number(n.clone()),
-        G::Str(s) => Value::String(s.clone()),
+        G::Str(s) => Value::String(s.to_string()),
         G::List(a) => Value::Array(a.iter().map(to_json).collect()),
         G::Map(m) => Value::Object(map_to_json(m)),
     }
@@ -83,7 +90,7 @@ pub fn to_json(g: &G) -> Value {
 pub fn map_to_json(m: &GMap) -> Map<String, Value> {
     m.borrow()
         .iter()
-        .map(|(k, v)| (k.clone(), to_json(v)))
+        .map(|(k, v)| (k.to_string(), to_json(v)))
         .collect()
 }
 
@@ -117,12 +124,12 @@ pub fn get(m: &GMap, key: &str) -> Option<G> {
 }
 
 /// Sets a key.
-pub fn set(m: &GMap, key: &str, v: G) {
-    m.borrow_mut().insert(key.to_string(), v);
+pub fn set(m: &GMap, key: impl Into<Key>, v: G) {
+    m.borrow_mut().insert(key.into(), v);
 }
 
 /// Snapshot of a map's entries, so the map may be changed while walking it.
-pub fn entries(m: &GMap) -> Vec<(String, G)> {
+pub fn entries(m: &GMap) -> Vec<(Key, G)> {
     m.borrow()
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
