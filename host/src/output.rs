@@ -25,7 +25,34 @@ pub enum Format {
 /// Sources were checked to be plain paths when they arrived; they are
 /// escaped once more here, so that no source can ever end the `# Source:`
 /// line and start a document of its own.
+///
+/// Objects are formatted in contiguous chunks on up to one thread per core
+/// (an umbrella of hundreds of subcharts spends tens of milliseconds here)
+/// and joined in order, so the stream is the same whatever the thread count.
 pub fn to_yaml_stream(objects: &[Object]) -> String {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || objects.len() < PARALLEL_FROM {
+        return yaml_documents(objects);
+    }
+    let chunk = objects.len().div_ceil(threads);
+    let parts: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = objects
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| yaml_documents(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    parts.concat()
+}
+
+/// Fewer objects than this are formatted on the calling thread: starting
+/// threads would cost more than it saves.
+const PARALLEL_FROM: usize = 64;
+
+fn yaml_documents(objects: &[Object]) -> String {
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n# Source: ");
