@@ -139,8 +139,18 @@ struct Job {
 /// Any failure, naming the file, flag, key path or component at fault. When
 /// several components fail, the error lists each of them.
 pub fn render(options: &RenderOptions) -> Result<Rendered> {
+    // The engine, its pool and the cache take milliseconds to set up and need
+    // nothing from the chart: set them up while the chart and values are read.
+    let runtime = PendingRuntime::start(RuntimeOptions {
+        cache_dir: options.cache_dir.clone(),
+        config_dir: None,
+        progress: options.progress,
+    })?;
     let chart = Chart::load(&options.chart_dir)?;
-    let lock_warnings = crate::lock::verify(&chart, lock_requirement(options).as_ref())?;
+    let lock_warnings =
+        crate::lock::verify(&chart, lock_requirement(options).as_ref(), &|c: &Chart| {
+            locked_digest(runtime.get()?, c)
+        })?;
     let env = match &options.values.env {
         Some(name) => Some(chart.environment(name)?),
         None => None,
@@ -177,6 +187,7 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         release: &release,
         namespace: &namespace,
         options,
+        capabilities: capabilities(options),
         warnings: RefCell::new(Vec::new()),
     };
     facts.warnings.borrow_mut().extend(lock_warnings);
@@ -192,12 +203,7 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         .iter()
         .map(|target| prepare_job(target, &facts, &plan))
         .collect::<Result<Vec<_>>>()?;
-    let runtime = Runtime::new(RuntimeOptions {
-        cache_dir: options.cache_dir.clone(),
-        config_dir: None,
-        progress: options.progress,
-    })?;
-    let results = run_all(&runtime, &jobs);
+    let results = run_all(runtime.get()?, &jobs);
     let ctx = PostContext {
         plan: &plan,
         umbrella: chart.name(),
@@ -227,6 +233,67 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
     }
 }
 
+/// The sandbox runtime, set up on its own thread from the start of a render
+/// and waited for by its first user (the lock check, else the fan-out).
+struct PendingRuntime {
+    thread:
+        std::sync::Mutex<Option<std::thread::JoinHandle<Result<Runtime, sandbox::SandboxError>>>>,
+    runtime: std::sync::OnceLock<Runtime>,
+}
+
+impl PendingRuntime {
+    fn start(options: RuntimeOptions) -> Result<Self> {
+        let thread = std::thread::Builder::new()
+            .name("wasmchart-runtime".into())
+            .spawn(move || Runtime::new(options))
+            .context("cannot start the thread that sets up the sandbox")?;
+        Ok(PendingRuntime {
+            thread: std::sync::Mutex::new(Some(thread)),
+            runtime: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The runtime, once set up; its setup error the first time it is asked for.
+    fn get(&self) -> Result<&Runtime> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| anyhow!("internal error: the sandbox failed to start earlier"))?;
+        let runtime = thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok(self.runtime.get_or_init(|| runtime))
+    }
+}
+
+/// The digest Chart.lock pins for `chart`'s component, as the runtime knows
+/// it: from the authenticated identity record of the same opened file the
+/// render then loads, reading it only when no record vouches for it.
+fn locked_digest(runtime: &Runtime, chart: &Chart) -> Result<Option<String>> {
+    let (Some(path), Some(file)) = (
+        chart.component(),
+        chart
+            .component_file()
+            .with_context(|| format!("cannot read the component of chart '{}'", chart.name()))?,
+    ) else {
+        return Ok(None);
+    };
+    let digest = runtime.component_digest(chart.name(), &path, &sandbox_source(file))?;
+    Ok(Some(format!("sha256:{digest}")))
+}
+
+fn sandbox_source(file: ComponentFile) -> sandbox::ComponentSource {
+    match file {
+        ComponentFile::File(file) => sandbox::ComponentSource::File(file),
+        ComponentFile::Bytes(bytes) => sandbox::ComponentSource::Bytes(bytes),
+    }
+}
+
 /// What post-processing needs besides a component's result.
 struct PostContext<'a> {
     plan: &'a services::Plan,
@@ -240,6 +307,8 @@ struct Facts<'a> {
     release: &'a str,
     namespace: &'a str,
     options: &'a RenderOptions,
+    /// What every component is told the cluster serves, worked out once.
+    capabilities: Capabilities,
     /// Warnings found while preparing jobs (capped limits).
     warnings: RefCell<Vec<String>>,
 }
@@ -382,15 +451,14 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
         .chart
         .component()
         .ok_or_else(|| anyhow!("internal error: {what} has no component"))?;
-    let component_file = match target
+    let component_file = target
         .chart
         .component_file()
         .with_context(|| format!("cannot load the component of {what}"))?
-    {
-        Some(ComponentFile::File(file)) => sandbox::ComponentSource::File(file),
-        Some(ComponentFile::Bytes(bytes)) => sandbox::ComponentSource::Bytes(bytes),
-        None => sandbox::ComponentSource::Bytes(std::sync::Arc::default()),
-    };
+        .map_or_else(
+            || sandbox::ComponentSource::Bytes(std::sync::Arc::default()),
+            sandbox_source,
+        );
     let secret_refs = plan.secret_refs(name, &target.values)?;
     let certificate_refs = plan.certificate_refs(name, &target.values)?;
     let files = target
@@ -412,7 +480,7 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
             version: target.chart.version().to_string(),
             app_version: target.chart.app_version().map(str::to_string),
         },
-        capabilities: capabilities(facts.options),
+        capabilities: facts.capabilities.clone(),
         secrets: secret_refs.iter().map(to_sandbox_secret).collect(),
         certificates: certificate_refs
             .iter()

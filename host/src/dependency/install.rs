@@ -280,13 +280,13 @@ fn observe_source(
                         .is_some_and(|t| t.archive().file_name() == Some(file_name.as_ref()))
                 })
                 .with_context(|| format!("{file_name} did not load as a chart"))?;
-            let mut o = lock::observe(staged.fs(), sub)?;
+            let mut o = lock::observe(staged.fs(), sub, &lock::component_digest)?;
             o.place = format!("charts/{file_name}");
             Ok(o)
         }
         Source::InPlace { rel } => {
             let chart = Chart::load(&chart_dir.join(rel))?;
-            lock::observe(fs, &chart)
+            lock::observe(fs, &chart, &lock::component_digest)
         }
     }
 }

@@ -16,9 +16,14 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
+/// How component digests are found: [`component_digest`] reads and hashes; `render` passes
+/// its sandbox runtime's, which names an unchanged file's digest from its authenticated
+/// identity record without reading it (the same record the load trusts, for the same
+/// opened file), so a locked render costs no more than an unlocked one.
+pub type ComponentDigests<'a> = &'a dyn Fn(&Chart) -> Result<Option<String>>;
+
 /// The digest of the component `chart` names, of the very bytes the render compiles (read
-/// once through the chart's confined handle and kept), or `None` when it names none. The one
-/// place component digests are computed, so a cache of them has one place to plug in.
+/// once through the chart's confined handle and kept), or `None` when it names none.
 ///
 /// # Errors
 ///
@@ -49,15 +54,24 @@ pub struct Observed {
 
 /// Observes the subchart `sub` of the umbrella whose confined handle is `umbrella`: an
 /// archive's digest is of the very bytes the load unpacked, a directory is listed and hashed,
-/// and every component is hashed with [`component_digest`].
+/// and every component's digest comes from `digests`.
 ///
 /// # Errors
 ///
 /// A file cannot be read, or breaks a rule of the confined reader.
-pub fn observe(umbrella: &ChartDir, sub: &Chart) -> Result<Observed> {
+pub fn observe(
+    umbrella: &ChartDir,
+    sub: &Chart,
+    digests: ComponentDigests<'_>,
+) -> Result<Observed> {
     let mut components = BTreeMap::new();
     let mut known = BTreeMap::new();
-    collect_components(sub, sub, "", &mut components, &mut known)?;
+    let mut found = Found {
+        digests,
+        out: &mut components,
+        known: &mut known,
+    };
+    found.collect(sub, sub, "")?;
     let (place, packaged, digest) = match sub.fs().packaged() {
         Some(tree) => (
             relative(umbrella.path(), tree.archive()),
@@ -87,39 +101,42 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Adds the components of `chart` and its subcharts to `out` (by lock path) and, for those
-/// in unpacked directories, to `known` (by path inside `root`'s directory), so the listing
-/// digest reuses the component digests instead of hashing the same bytes again.
-fn collect_components(
-    root: &Chart,
-    chart: &Chart,
-    prefix: &str,
-    out: &mut BTreeMap<String, String>,
-    known: &mut BTreeMap<String, String>,
-) -> Result<()> {
-    let path = chart
-        .metadata()
-        .component
-        .as_deref()
-        .and_then(|c| chartfs::relative_path(c).ok());
-    if let (Some(path), Some(digest)) = (path, component_digest(chart)?) {
-        let path = relative(Path::new(""), &path);
-        if chart.fs().packaged().is_none() {
-            let dir = relative(root.dir(), chart.dir());
-            let file = if dir.is_empty() {
-                path.clone()
-            } else {
-                format!("{dir}/{path}")
-            };
-            known.insert(file, digest.clone());
+/// The components of a subchart, by lock path (`out`) and, for those in unpacked
+/// directories, by path inside the subchart's directory (`known`), so the listing digest
+/// reuses the component digests instead of hashing the same bytes again.
+struct Found<'a> {
+    digests: ComponentDigests<'a>,
+    out: &'a mut BTreeMap<String, String>,
+    known: &'a mut BTreeMap<String, String>,
+}
+
+impl Found<'_> {
+    /// Adds the components of `chart` (inside `root`) and of its subcharts.
+    fn collect(&mut self, root: &Chart, chart: &Chart, prefix: &str) -> Result<()> {
+        let path = chart
+            .metadata()
+            .component
+            .as_deref()
+            .and_then(|c| chartfs::relative_path(c).ok());
+        if let (Some(path), Some(digest)) = (path, (self.digests)(chart)?) {
+            let path = relative(Path::new(""), &path);
+            if chart.fs().packaged().is_none() {
+                let dir = relative(root.dir(), chart.dir());
+                let file = if dir.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{dir}/{path}")
+                };
+                self.known.insert(file, digest.clone());
+            }
+            self.out.insert(format!("{prefix}{path}"), digest);
         }
-        out.insert(format!("{prefix}{path}"), digest);
+        for sub in chart.subcharts() {
+            let prefix = format!("{prefix}charts/{}/", sub.name());
+            self.collect(root, sub, &prefix)?;
+        }
+        Ok(())
     }
-    for sub in chart.subcharts() {
-        let prefix = format!("{prefix}charts/{}/", sub.name());
-        collect_components(root, sub, &prefix, out, known)?;
-    }
-    Ok(())
 }
 
 /// Directories deeper than this are refused (a symlink loop inside the chart).

@@ -19,7 +19,7 @@ pub mod digest;
 pub mod golang;
 mod verify;
 
-pub use digest::{Observed, component_digest, observe};
+pub use digest::{ComponentDigests, Observed, component_digest, observe};
 pub use verify::{Requirement, verify};
 
 use anyhow::{Result, anyhow, bail};

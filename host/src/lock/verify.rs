@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use std::collections::BTreeSet;
 use wasmchart_values::Chart;
 
-use super::{Lock, Locked, Observed, observe, requested};
+use super::{ComponentDigests, Lock, Locked, Observed, observe, requested};
 use crate::text::escape;
 
 /// Who demands a lock, named in the error when there is none or it is stale.
@@ -26,7 +26,11 @@ pub struct Requirement {
 /// Any mismatch (all of them in one message, each naming the dependency, the file, the
 /// expected and the actual digest); with `require`, a missing or stale lock, or one without
 /// digests.
-pub fn verify(chart: &Chart, require: Option<&Requirement>) -> Result<Vec<String>> {
+pub fn verify(
+    chart: &Chart,
+    require: Option<&Requirement>,
+    digests: ComponentDigests<'_>,
+) -> Result<Vec<String>> {
     let fs = chart.fs();
     let lock_path = fs.display(super::LOCK_FILE);
     let Some(lock) = Lock::read(fs)? else {
@@ -73,7 +77,7 @@ pub fn verify(chart: &Chart, require: Option<&Requirement>) -> Result<Vec<String
             None => warnings.push(what),
         }
     }
-    let problems = compare(chart, &lock)?;
+    let problems = compare(chart, &lock, digests)?;
     if !problems.is_empty() {
         bail!(
             "the charts do not match {}; refusing to render bytes the lock does not pin (run \
@@ -87,7 +91,7 @@ pub fn verify(chart: &Chart, require: Option<&Requirement>) -> Result<Vec<String
 }
 
 /// Every difference between the subcharts loaded and the lock, one line each.
-fn compare(chart: &Chart, lock: &Lock) -> Result<Vec<String>> {
+fn compare(chart: &Chart, lock: &Lock, digests: ComponentDigests<'_>) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     for sub in chart.subcharts() {
@@ -106,7 +110,7 @@ fn compare(chart: &Chart, lock: &Lock) -> Result<Vec<String>> {
             ));
             continue;
         }
-        let observed = observe(chart.fs(), sub)?;
+        let observed = observe(chart.fs(), sub, digests)?;
         compare_one(locked, &observed, &mut problems);
     }
     for d in &lock.dependencies {

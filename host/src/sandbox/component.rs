@@ -510,14 +510,19 @@ impl Runtime {
     /// # Errors
     ///
     /// [`SandboxError::Load`] when the file cannot be read,
-    /// [`SandboxError::TooLarge`] over the default size limit.
+    /// [`SandboxError::TooLarge`] over the ceiling of `componentSize`.
     pub fn component_digest(
         &self,
         name: &str,
         path: &Path,
         source: &ComponentSource,
     ) -> Result<String, SandboxError> {
-        let (digest, _) = self.identify(name, path, source, &Limits::default())?;
+        // Only the hard ceiling: the load checks the component's own limit.
+        let limits = Limits {
+            component_bytes: super::limits::ceiling("componentSize"),
+            ..Limits::default()
+        };
+        let (digest, _) = self.identify(name, path, source, &limits)?;
         Ok(super::cache::hex(&digest))
     }
 

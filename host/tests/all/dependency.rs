@@ -518,6 +518,45 @@ fn locked_example_in_place_refuses_a_tampered_component_and_missing_or_stale_loc
     );
 }
 
+/// The lock check takes a component's digest from the runtime's authenticated identity record
+/// when one vouches for the opened file, without reading it. A same-size swap with the mtime
+/// put back still changes the ctime, so no record vouches for the new bytes and the lock
+/// catches them.
+#[test]
+fn a_locked_render_trusts_identity_records_only_for_untouched_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let chart = tmp.path().join("imprun");
+    copy_tree(&repo_root().join("examples/imprun"), &chart);
+    expect_success(&wasmchart(tmp.path(), &["dependency", "update", "imprun"]));
+    // Records are written only for files left alone for 3 s.
+    std::thread::sleep(Duration::from_millis(3500));
+    let args = ["render", "imprun", "--env", "local", "--verify-lock"];
+    let first = expect_success(&wasmchart(tmp.path(), &args));
+    assert_eq!(expect_success(&wasmchart(tmp.path(), &args)), first);
+    let path = chart.join("charts/redis/redis.wasm");
+    let wasm = fs::read(&path).unwrap();
+    let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+    let mut swapped = wasm.clone();
+    *swapped.last_mut().unwrap() ^= 1;
+    fs::write(&path, &swapped).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+    let err = expect_error(&wasmchart(tmp.path(), &args));
+    assert!(
+        err.contains(&format!(
+            "dependency 'redis': component charts/redis/redis.wasm: expected {}, actual {}",
+            sha256(&wasm),
+            sha256(&swapped)
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn registry_round_trip_pins_and_renders_exactly_the_unpacked_original() {
     let registry = Registry::start();
