@@ -25,7 +25,7 @@ const POOL_COMPONENT_INSTANCES: u32 = 128;
 /// tell them: `PAGEMAP_SCAN`) instead of unmapped. Hundreds of aliases of
 /// one component reuse a few slots; without this each render faulted its
 /// pages in afresh and each drop cost an `madvise` and a TLB shootdown.
-const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// Which compiler an engine uses. A component compiled by one tier only
 /// loads into an engine of that tier (and its cache entries are apart).
