@@ -236,9 +236,8 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
 /// The sandbox runtime, set up on its own thread from the start of a render
 /// and waited for by its first user (the lock check, else the fan-out).
 struct PendingRuntime {
-    thread:
-        std::sync::Mutex<Option<std::thread::JoinHandle<Result<Runtime, sandbox::SandboxError>>>>,
-    runtime: std::sync::OnceLock<Runtime>,
+    thread: RefCell<Option<std::thread::JoinHandle<Result<Runtime, sandbox::SandboxError>>>>,
+    runtime: std::cell::OnceCell<Runtime>,
 }
 
 impl PendingRuntime {
@@ -248,8 +247,8 @@ impl PendingRuntime {
             .spawn(move || Runtime::new(options))
             .context("cannot start the thread that sets up the sandbox")?;
         Ok(PendingRuntime {
-            thread: std::sync::Mutex::new(Some(thread)),
-            runtime: std::sync::OnceLock::new(),
+            thread: RefCell::new(Some(thread)),
+            runtime: std::cell::OnceCell::new(),
         })
     }
 
@@ -260,8 +259,6 @@ impl PendingRuntime {
         }
         let thread = self
             .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .ok_or_else(|| anyhow!("internal error: the sandbox failed to start earlier"))?;
         let runtime = thread
