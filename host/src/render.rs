@@ -204,6 +204,7 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         .map(|target| prepare_job(target, &facts, &plan))
         .collect::<Result<Vec<_>>>()?;
     let results = run_all(runtime.get()?, &jobs);
+    runtime.get()?.start_upgrades();
     let ctx = PostContext {
         plan: &plan,
         umbrella: chart.name(),
@@ -589,11 +590,18 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 }
 
 /// Loads and renders every job, in parallel on up to one thread per core,
-/// returning results in job order whatever order they finish in.
+/// returning results in job order whatever order they finish in. The
+/// largest components start first: they take longest to compile and to
+/// render, and the small ones fill in around them.
 fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(jobs.len().max(1));
+    let sizes: Vec<u64> = jobs.iter().map(|job| job.component_file.len()).collect();
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
+    runtime.share_compile_cores(threads.min(distinct.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<Ran>>>> =
         jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -601,9 +609,9 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
         for _ in 0..threads {
             scope.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let result = run_one(runtime, job);
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = order.get(n) else { break };
+                    let result = run_one(runtime, &jobs[i]);
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(result);
                     }

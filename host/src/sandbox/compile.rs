@@ -54,9 +54,18 @@ pub fn default_compiler() -> Option<PathBuf> {
     COMPILER.get().cloned()
 }
 
+/// A compiler child process to compile in.
+#[derive(Debug, Clone, Copy)]
+pub struct Compiler<'a> {
+    /// The `wasmchart` executable.
+    pub exe: &'a Path,
+    /// Compile threads, 0 for one per core.
+    pub threads: usize,
+}
+
 /// Compiles `bytes` (component `name`) to an artifact for `engine` (of
-/// `tier`), within `limits`' compile time and memory, in a child process of
-/// `compiler` when given, else on a worker thread.
+/// `tier`), within `limits`' compile time and memory, in a child process
+/// when `compiler` is given, else on a worker thread.
 ///
 /// # Errors
 ///
@@ -70,11 +79,11 @@ pub fn compile(
     path: &Path,
     bytes: &[u8],
     limits: &Limits,
-    compiler: Option<&Path>,
+    compiler: Option<Compiler<'_>>,
 ) -> Result<Vec<u8>, SandboxError> {
     let failure = Failure { name, path, limits };
     match compiler {
-        Some(exe) => in_child(exe, tier, bytes, limits, &failure),
+        Some(child) => in_child(child, tier, bytes, limits, &failure),
         None => on_thread(engine, bytes, limits, &failure),
     }
 }
@@ -135,29 +144,31 @@ fn on_thread(
     }
 }
 
-/// The compiler child's command: its limits and tier on the command line,
-/// nothing inherited from the environment.
-fn child_command(exe: &Path, tier: Tier, limits: &Limits) -> Command {
+/// The compiler child's command: its limits, tier and threads on the
+/// command line, nothing inherited from the environment.
+fn child_command(child: Compiler<'_>, tier: Tier, limits: &Limits) -> Command {
     let cores = thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let cpu_seconds = limits.compile_timeout.as_secs().saturating_add(1) * cores;
-    let mut command = Command::new(exe);
+    let mut command = Command::new(child.exe);
     command
         .arg(CHILD_ARG)
         .arg(limits.compile_memory_bytes.to_string())
         .arg(cpu_seconds.to_string())
         .arg(tier.name())
+        .arg(child.threads.to_string())
         .env_clear();
     command
 }
 
 fn in_child(
-    exe: &Path,
+    compiler: Compiler<'_>,
     tier: Tier,
     bytes: &[u8],
     limits: &Limits,
     failure: &Failure<'_>,
 ) -> Result<Vec<u8>, SandboxError> {
-    let mut child = child_command(exe, tier, limits)
+    let exe = compiler.exe;
+    let mut child = child_command(compiler, tier, limits)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -320,7 +331,7 @@ pub fn spawn_upgrade(
     limits: &Limits,
     upgrade: &Upgrade<'_>,
 ) -> std::io::Result<()> {
-    let mut command = child_command(exe, tier, limits);
+    let mut command = child_command(Compiler { exe, threads: 0 }, tier, limits);
     command
         .arg("--store")
         .arg(&upgrade.digest)
@@ -347,38 +358,50 @@ pub fn spawn_upgrade(
     fed
 }
 
-/// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS [TIER]
-/// [--store DIGEST CACHE_DIR CONFIG_DIR]`: caps its own memory and CPU
-/// time, reads a component on stdin, writes the artifact on stdout (or,
-/// with `--store`, into the cache; see [`spawn_upgrade`]). Exit status 0,
+/// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS
+/// [TIER [THREADS]] [--store DIGEST CACHE_DIR CONFIG_DIR]`: caps its own
+/// memory and CPU time, reads a component on stdin, writes the artifact on
+/// stdout (or, with `--store`, into the cache; see [`spawn_upgrade`]).
+/// THREADS 0 (the default) compiles on one thread per core. Exit status 0,
 /// [`EXIT_INVALID`] with the reason on stderr, or [`EXIT_MEMORY`].
 pub fn child_main(args: &[String]) -> ExitCode {
     let tier = match args.get(2) {
         None => Some(Tier::Optimized),
         Some(name) => Tier::parse(name),
     };
-    let (Some(memory), Some(cpu), Some(tier)) = (
+    let (threads, rest) = match args.get(3) {
+        Some(n) if n != "--store" => (n.parse::<usize>().ok(), 4),
+        _ => (Some(0), 3),
+    };
+    let (Some(memory), Some(cpu), Some(tier), Some(threads)) = (
         args.first().and_then(|a| a.parse::<u64>().ok()),
         args.get(1).and_then(|a| a.parse::<u64>().ok()),
         tier,
+        threads,
     ) else {
         eprintln!(
-            "usage: wasmchart {CHILD_ARG} MEMORY_BYTES CPU_SECONDS [optimized|fast] \
+            "usage: wasmchart {CHILD_ARG} MEMORY_BYTES CPU_SECONDS [optimized|fast [THREADS]] \
              [--store DIGEST CACHE_DIR CONFIG_DIR] < component.wasm"
         );
         return ExitCode::from(2);
     };
-    let store = match &args[3.min(args.len())..] {
+    let store = match &args[rest.min(args.len())..] {
         [] => None,
         [flag, digest, cache, config] if flag == "--store" => Some((digest, cache, config)),
         _ => {
-            eprintln!("unexpected arguments after the tier: {:?}", &args[3..]);
+            eprintln!("unexpected arguments after the tier: {:?}", &args[rest..]);
             return ExitCode::from(2);
         }
     };
     if let Err(e) = rlimits::apply(memory, cpu) {
         eprintln!("cannot set the compile limits: {e}");
         return ExitCode::from(2);
+    }
+    if threads > 0 {
+        // wasmtime compiles functions on rayon's global pool.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
     if store.is_some() {
         rlimits::lower_priority();

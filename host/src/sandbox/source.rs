@@ -20,6 +20,23 @@ pub enum ComponentSource {
     Bytes(Arc<[u8]>),
 }
 
+impl ComponentSource {
+    /// Its size in bytes (0 if the file cannot be measured): what a render
+    /// schedules the largest components first by, since their compiles and
+    /// renders take longest.
+    pub fn len(&self) -> u64 {
+        match self {
+            ComponentSource::File(file) => file.metadata().map_or(0, |m| m.len()),
+            ComponentSource::Bytes(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// Whether it holds no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A component's content during one load: bytes, or a file of `len` bytes
 /// not read yet.
 pub(super) enum Content<'a> {

@@ -159,3 +159,50 @@ fn a_cold_cli_render_of_an_endless_component_stops_at_its_deadline() {
     );
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+/// The compiler child's thread count (one per core by default; one when
+/// several compiles share the cores) changes only how it compiles: the
+/// artifact loads like any other, and a count that is not a number is a
+/// usage error, not a compile with a guessed count.
+#[test]
+fn the_compile_child_takes_a_thread_count() {
+    let wasm = std::fs::read(test_components::wasm("redis")).unwrap();
+    let child = |threads: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmchart"))
+            .args(["__compile-component", "1073741824", "60", "fast", threads])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        // A child refusing its arguments exits without reading.
+        let _ = child.stdin.take().unwrap().write_all(&wasm);
+        child.wait_with_output().unwrap()
+    };
+    let one = child("1");
+    let all = child("0");
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    assert!(
+        one.stdout.starts_with(b"\x7fELF"),
+        "an artifact, not {:?}",
+        &one.stdout.get(..8)
+    );
+    assert_eq!(
+        one.stdout.len(),
+        all.stdout.len(),
+        "one thread or many compile the same code"
+    );
+    let bad = child("many");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("usage: wasmchart __compile-component"));
+}
