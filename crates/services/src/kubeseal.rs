@@ -26,7 +26,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
-use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::{DecodePem as _, Encode as _};
 
@@ -126,13 +127,7 @@ fn hybrid_encrypt(
 ) -> Result<Vec<u8>, Error> {
     let mut session_key = zeroize::Zeroizing::new([0u8; SESSION_KEY_BYTES]);
     rng.fill_bytes(session_key.as_mut());
-    let rsa_ct = key
-        .encrypt(
-            rng,
-            Oaep::new_with_label::<Sha256, _>(label),
-            session_key.as_ref(),
-        )
-        .map_err(|e| Error::Crypto(format!("RSA-OAEP encryption failed: {e}")))?;
+    let rsa_ct = oaep_encrypt(rng, key, session_key.as_ref(), label)?;
     let len = u16::try_from(rsa_ct.len())
         .map_err(|_| Error::Crypto("the RSA key is too large for kubeseal's format".into()))?;
     let gcm = Aes256Gcm::new_from_slice(session_key.as_ref())
@@ -145,6 +140,71 @@ fn hybrid_encrypt(
     out.extend_from_slice(&rsa_ct);
     out.extend_from_slice(&sealed);
     Ok(out)
+}
+
+/// RSA-OAEP (SHA-256, MGF1 with SHA-256, `label`) of `msg`: the bytes `rsa`'s
+/// `Oaep::new_with_label::<Sha256, _>` gives with the same `rng` (which is drawn from only for
+/// the 32-byte seed), computed faster. `rsa` 0.9 raises to the public exponent with a fixed 4-bit
+/// window over a whole 64-bit limb: about 95 Montgomery products for e = 65537 against 17 here,
+/// and that was a third of the CPU of rendering the example with Sealed Secrets.
+fn oaep_encrypt(
+    rng: &mut ChaCha20Rng,
+    key: &RsaPublicKey,
+    msg: &[u8],
+    label: &str,
+) -> Result<Vec<u8>, Error> {
+    const HASH: usize = 32;
+    let k = key.size();
+    if msg.len() + 2 * HASH + 2 > k {
+        return Err(Error::Crypto(
+            "RSA-OAEP encryption failed: the RSA key is too small".into(),
+        ));
+    }
+    // EM = 0x00 || maskedSeed || maskedDB, DB = lHash || PS (zeros) || 0x01 || M (RFC 8017, 7.1.1).
+    let mut em = zeroize::Zeroizing::new(vec![0u8; k]);
+    let (seed, db) = em[1..].split_at_mut(HASH);
+    rng.fill_bytes(seed);
+    let db_len = db.len();
+    db[..HASH].copy_from_slice(&Sha256::digest(label.as_bytes()));
+    db[db_len - msg.len() - 1] = 1;
+    db[db_len - msg.len()..].copy_from_slice(msg);
+    mgf1_xor(db, seed);
+    mgf1_xor(seed, db);
+    let m = zeroize::Zeroizing::new(BigUint::from_bytes_be(&em));
+    let c = public_power(&m, key.e(), key.n()).to_bytes_be();
+    let mut out = vec![0u8; k - c.len()];
+    out.extend_from_slice(&c);
+    Ok(out)
+}
+
+/// `out ^= MGF1-SHA-256(seed)`, truncated to `out`'s length.
+fn mgf1_xor(out: &mut [u8], seed: &[u8]) {
+    for (counter, chunk) in (0u32..).zip(out.chunks_mut(32)) {
+        let mask = Sha256::new()
+            .chain_update(seed)
+            .chain_update(counter.to_be_bytes())
+            .finalize();
+        for (byte, m) in chunk.iter_mut().zip(mask) {
+            *byte ^= m;
+        }
+    }
+}
+
+/// `m^e mod n` by left-to-right square-and-multiply over the exponent's bits. Only public
+/// values go through it (the exponent and modulus of a public key), so its timing leaks
+/// nothing; `m` is reduced first.
+fn public_power(m: &BigUint, e: &BigUint, n: &BigUint) -> BigUint {
+    let base = m % n;
+    let mut acc = BigUint::from(1u8);
+    for byte in e.to_bytes_be() {
+        for bit in (0..8).rev() {
+            acc = &(&acc * &acc) % n;
+            if byte >> bit & 1 == 1 {
+                acc = &(&acc * &base) % n;
+            }
+        }
+    }
+    acc
 }
 
 /// A controller private key, for unsealing (tests, `wasmchart secrets` diagnostics).
@@ -226,6 +286,37 @@ mod tests {
         assert_eq!(scope_label(Scope::Strict, "ns", "s"), "ns/s");
         assert_eq!(scope_label(Scope::NamespaceWide, "ns", "s"), "ns");
         assert_eq!(scope_label(Scope::ClusterWide, "ns", "s"), "");
+    }
+
+    /// The fast OAEP gives `rsa`'s bytes for the same random stream, for labels and messages
+    /// of every shape sealing uses.
+    #[test]
+    fn oaep_matches_the_rsa_crate_byte_for_byte() {
+        let mut keygen = ChaCha20Rng::from_seed([7; 32]);
+        for bits in [1024, 2048] {
+            let private = RsaPrivateKey::new(&mut keygen, bits).unwrap();
+            let key = RsaPublicKey::from(&private);
+            for (i, label) in ["", "ns", "imprun-prod/imprun-mongodb"]
+                .into_iter()
+                .enumerate()
+            {
+                for len in [0, 1, 32, 40] {
+                    let msg = vec![u8::try_from(len + i).unwrap(); len];
+                    let seed = [u8::try_from(bits / 8 + len + i).unwrap_or(1); 32];
+                    let ours = oaep_encrypt(&mut ChaCha20Rng::from_seed(seed), &key, &msg, label);
+                    let theirs = key.encrypt(
+                        &mut ChaCha20Rng::from_seed(seed),
+                        Oaep::new_with_label::<Sha256, _>(label),
+                        &msg,
+                    );
+                    assert_eq!(
+                        ours.unwrap(),
+                        theirs.unwrap(),
+                        "{bits} bits, {label:?}, {len} bytes"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
