@@ -190,9 +190,9 @@ fn mgf1_xor(out: &mut [u8], seed: &[u8]) {
     }
 }
 
-/// `m^e mod n` by left-to-right square-and-multiply over the exponent's bits. Only public
-/// values go through it (the exponent and modulus of a public key), so its timing leaks
-/// nothing; `m` is reduced first.
+/// `m^e mod n` by left-to-right square-and-multiply over the exponent's bits. The exponent and
+/// modulus are a public key's, so the sequence of products is fixed; like `rsa`'s own modpow,
+/// the bignum arithmetic is not constant-time in `m` (a padded, freshly random session key).
 fn public_power(m: &BigUint, e: &BigUint, n: &BigUint) -> BigUint {
     let base = m % n;
     let mut acc = BigUint::from(1u8);
