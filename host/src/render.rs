@@ -597,9 +597,8 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(jobs.len().max(1));
-    let sizes: Vec<u64> = jobs.iter().map(|job| job.component_file.len()).collect();
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    order.sort_by_cached_key(|&i| std::cmp::Reverse(jobs[i].component_file.len()));
     let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
     runtime.share_compile_cores(threads.min(distinct.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
