@@ -51,8 +51,13 @@ impl Emitter {
 
     fn indent_to(&mut self, indent: usize) {
         if self.col == 0 {
-            self.write(&" ".repeat(indent));
+            self.spaces(indent);
         }
+    }
+
+    fn spaces(&mut self, n: usize) {
+        self.out.extend(std::iter::repeat_n(' ', n));
+        self.col += n;
     }
 
     fn map(&mut self, m: &serde_json::Map<String, Value>, indent: usize) {
@@ -111,9 +116,27 @@ impl Emitter {
     fn key(&mut self, k: &str) {
         match string_style(k) {
             Style::Plain => self.write(k),
-            Style::Single => self.write(&format!("'{}'", k.replace('\'', "''"))),
-            Style::Double | Style::Literal => {
-                let q = double_quoted(k);
+            Style::Single => self.quoted(k, Quote::Single),
+            Style::Double | Style::Literal => self.quoted(k, Quote::Double),
+        }
+    }
+
+    /// Writes `s` whole in `quote`'s style, with no folding.
+    fn quoted(&mut self, s: &str, quote: Quote) {
+        match quote {
+            Quote::None => self.write(s),
+            Quote::Single if s.contains('\'') => {
+                self.write(&format!("'{}'", s.replace('\'', "''")))
+            }
+            Quote::Single => {
+                self.out.push('\'');
+                self.out.push_str(s);
+                self.out.push('\'');
+                self.col += s.chars().count() + 2;
+            }
+            Quote::Double => {
+                let mut q = String::with_capacity(s.len() + 2);
+                double_quoted_into(&mut q, s);
                 self.write(&q)
             }
         }
@@ -145,6 +168,18 @@ impl Emitter {
 
     /// Plain and quoted scalars, folding at a space once past the width like libyaml.
     fn folded(&mut self, s: &str, indent: usize, breaks: bool, quote: Quote) {
+        // Most scalars end before the width: then no space can fold, and the
+        // scalar is written whole. Only one that ends past it is redone char by char.
+        let (start, col) = (self.out.len(), self.col);
+        self.quoted(s, quote);
+        if breaks && self.col > WIDTH && s.contains(' ') {
+            self.out.truncate(start);
+            self.col = col;
+            self.folded_by_char(s, indent, quote);
+        }
+    }
+
+    fn folded_by_char(&mut self, s: &str, indent: usize, quote: Quote) {
         let chars: Vec<char> = s.chars().collect();
         match quote {
             Quote::None => {}
@@ -161,9 +196,9 @@ impl Emitter {
                     Quote::Single => inner && !next_space,
                     Quote::Double => inner,
                 };
-                if breaks && !prev_space && self.col > WIDTH && fold_ok {
+                if !prev_space && self.col > WIDTH && fold_ok {
                     self.newline();
-                    self.write(&" ".repeat(indent));
+                    self.spaces(indent);
                     if quote == Quote::Double && next_space {
                         self.write("\\");
                     }
@@ -209,7 +244,7 @@ impl Emitter {
         for line in body.split('\n') {
             self.newline();
             if !line.is_empty() {
-                self.write(&" ".repeat(indent));
+                self.spaces(indent);
                 self.write(line);
             }
         }
@@ -249,7 +284,6 @@ struct Analysis {
 }
 
 fn analyze(s: &str) -> Analysis {
-    let chars: Vec<char> = s.chars().collect();
     let mut block_ind = s.starts_with("---") || s.starts_with("...");
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
@@ -257,10 +291,13 @@ fn analyze(s: &str) -> Analysis {
         (false, false, false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_ws = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    let mut chars = s.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
         let followed_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
-        if i == 0 {
+        if first {
             if "#,[]{}&*!|>'\"%@`".contains(c) {
                 block_ind = true;
             }
@@ -282,24 +319,16 @@ fn analyze(s: &str) -> Analysis {
             line_breaks = true;
         }
         if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i + 1 == chars.len() {
-                trailing_space = true;
-            }
+            leading_space |= first;
+            trailing_space |= last;
             if prev_break {
                 break_space = true;
             }
             prev_space = true;
             prev_break = false;
         } else if is_break(c) {
-            if i == 0 {
-                leading_break = true;
-            }
-            if i + 1 == chars.len() {
-                trailing_break = true;
-            }
+            leading_break |= first;
+            trailing_break |= last;
             if prev_space {
                 space_break = true;
             }
@@ -310,6 +339,7 @@ fn analyze(s: &str) -> Analysis {
             prev_break = false;
         }
         preceded_ws = c == ' ' || c == '\t' || is_break(c);
+        first = false;
     }
     let mut a = Analysis {
         block_plain: true,
@@ -392,13 +422,15 @@ fn escape_char(c: char) -> String {
     }
 }
 
-fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
+fn double_quoted_into(out: &mut String, s: &str) {
+    out.push('"');
     for c in s.chars() {
-        out.push_str(&escape_char(c));
+        match c {
+            ' '..='~' if c != '"' && c != '\\' => out.push(c),
+            c => out.push_str(&escape_char(c)),
+        }
     }
     out.push('"');
-    out
 }
 
 /// Numbers as Helm prints them: integers plainly, other floats in Go's `%g` shortest form.
@@ -451,15 +483,26 @@ pub fn go_g_from_sci(sci: &str) -> String {
 
 /// go-yaml v2's key order: digit runs compare as numbers, non-letters before letters.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return natural_cmp_units(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    natural_cmp_units(&ar, &br)
+}
+
+/// [`natural_cmp`] over chars, or over bytes when both keys are ASCII (the
+/// common case, compared without collecting chars).
+fn natural_cmp_units<C: Copy + Ord + Into<char>>(ar: &[C], br: &[C]) -> Ordering {
+    let a = |k: usize| -> char { ar[k].into() };
+    let b = |k: usize| -> char { br[k].into() };
     let n = ar.len().min(br.len());
     for i in 0..n {
         if ar[i] == br[i] {
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = a(i).is_alphabetic();
+        let bl = b(i).is_alphabetic();
         if al && bl {
             return ar[i].cmp(&br[i]);
         }
@@ -471,11 +514,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             };
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if ar[i] == '0' || br[i] == '0' {
+        if a(i) == '0' || b(i) == '0' {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && a(j - 1).is_ascii_digit() {
                 j -= 1;
-                if ar[j] != '0' {
+                if a(j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -483,13 +526,13 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && a(ai).is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(a(ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && b(bi).is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(b(bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -522,6 +565,39 @@ mod tests {
         let mut keys = vec!["a10", "a9", "b", "A", "_x", "1"];
         keys.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(keys, vec!["_x", "1", "A", "a9", "a10", "b"]);
+    }
+
+    /// Writing a scalar whole when it ends before the width is only a shortcut:
+    /// char by char gives the same text, wherever the scalar starts.
+    #[test]
+    fn whole_scalars_match_the_char_by_char_path() {
+        let samples = [
+            "plain words here".to_string(),
+            "it's a 'quoted' text with spaces".into(),
+            "tab\there and \"quotes\" and \\ and é ü".into(),
+            "a:  b  c".into(),
+            "x ".repeat(50),
+            "word".repeat(30),
+            " leading and trailing ".into(),
+        ];
+        for s in &samples {
+            for quote in [Quote::None, Quote::Single, Quote::Double] {
+                for col in [0, 10, 40, 60, 75, 79, 80, 81, 120] {
+                    let mut fast = Emitter {
+                        out: String::new(),
+                        col,
+                    };
+                    fast.folded(s, 4, true, quote);
+                    let mut slow = Emitter {
+                        out: String::new(),
+                        col,
+                    };
+                    slow.folded_by_char(s, 4, quote);
+                    assert_eq!(fast.out, slow.out, "{s:?} {col}");
+                    assert_eq!(fast.col, slow.col, "{s:?} {col}");
+                }
+            }
+        }
     }
 
     #[test]
