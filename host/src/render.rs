@@ -432,7 +432,7 @@ fn targets<'a>(
             name,
             chart: sub.chart,
             chart_name: sub.path.last().cloned().unwrap_or_default(),
-            values: Cow::Borrowed(&sub.values),
+            values: Cow::Borrowed(&*sub.values),
             source_prefix: std::iter::once(chart.name().to_string())
                 .chain(sub.path.iter().map(|p| format!("charts/{p}")))
                 .collect::<Vec<_>>()

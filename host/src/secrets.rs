@@ -85,7 +85,7 @@ fn load(args: &SecretsArgs) -> Result<Loaded> {
     let subcharts = computed
         .enabled_subcharts()
         .into_iter()
-        .map(|sub| (sub.path.join("."), sub.values))
+        .map(|sub| (sub.path.join("."), sub.values.into_owned()))
         .collect();
     let ctx = services::Context {
         chart: chart.name().to_string(),

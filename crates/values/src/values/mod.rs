@@ -11,6 +11,7 @@ mod schema;
 mod sources;
 pub mod strvals;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -65,8 +66,9 @@ pub struct EnabledSubchart<'a> {
     pub path: Vec<String>,
     /// The loaded chart.
     pub chart: &'a Chart,
-    /// The subchart's section of the values, with `global` merged in.
-    pub values: Value,
+    /// The subchart's section of the values, with `global` merged in:
+    /// borrowed from the umbrella's, unless the section is absent (empty).
+    pub values: Cow<'a, Value>,
     /// The parent's dependency entry (alias, `limits:`), None for charts not listed there.
     pub dependency: Option<&'a Dependency>,
 }
@@ -96,9 +98,10 @@ impl Computed {
             .iter()
             .map(|e| {
                 let segs: Vec<Seg> = e.path.iter().map(|p| Seg::Key(p.clone())).collect();
-                let values = path::lookup(&self.values, &segs)
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Default::default()));
+                let values = path::lookup(&self.values, &segs).map_or_else(
+                    || Cow::Owned(Value::Object(Default::default())),
+                    Cow::Borrowed,
+                );
                 let parent = chart_at(&self.chart, &e.parent_chart_path);
                 EnabledSubchart {
                     path: e.path.clone(),
