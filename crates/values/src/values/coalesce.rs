@@ -134,16 +134,21 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
     if Rc::ptr_eq(dst, src) {
         return;
     }
-    let src_non_nil: BTreeSet<gv::Key> = src
+    // Keys nil in `dst` become nil in `src` too; those that were not nil in
+    // `src` before are the ones coalescing deletes. Few maps hold nils, so
+    // only their keys are looked at.
+    let dst_nils: Vec<gv::Key> = dst
         .borrow()
         .iter()
-        .filter(|(_, v)| !v.is_null())
+        .filter(|(_, v)| v.is_null())
         .map(|(k, _)| k.clone())
         .collect();
-    for (key, val) in gv::entries(dst) {
-        if val.is_null() {
-            gv::set(src, key.clone(), G::Null);
+    let mut src_non_nil: BTreeSet<gv::Key> = BTreeSet::new();
+    for key in dst_nils {
+        if gv::get(src, &key).is_some_and(|v| !v.is_null()) {
+            src_non_nil.insert(key.clone());
         }
+        gv::set(src, key, G::Null);
     }
     for (key, val) in gv::entries(src) {
         match gv::get(dst, &key) {
