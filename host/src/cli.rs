@@ -475,7 +475,12 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         Format::Yaml => output::to_yaml_stream(&rendered.objects),
         Format::Json => output::to_json(&rendered.objects),
     };
-    write_stdout(&text)
+    let written = write_stdout(&text);
+    // Only memory (no file, no child) and the process exits next: freeing
+    // every object one by one would only delay the exit (about 4% of the
+    // main thread's time for a thousand objects).
+    std::mem::forget(rendered);
+    written
 }
 
 /// Warnings, component log lines and (with `--notes`) notes on stderr.
