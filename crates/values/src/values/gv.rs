@@ -94,23 +94,24 @@ pub fn map_to_json(m: &GMap) -> Map<String, Value> {
         .collect()
 }
 
-/// A deep copy (copystructure.Copy): nothing shared with the original.
-pub fn deep_copy(g: &G) -> G {
-    match g {
-        G::List(a) => G::List(a.iter().map(deep_copy).collect()),
-        G::Map(m) => G::Map(deep_copy_map(m)),
-        other => other.clone(),
-    }
+/// A deep copy of a map (copystructure.Copy): nothing shared with the original.
+///
+/// The map is cloned as it is, which copies its tree node by node where
+/// collecting its entries would sort them again, and only then are the maps
+/// and lists inside it (shared by that clone) replaced by copies of their own.
+pub fn deep_copy_map(m: &GMap) -> GMap {
+    let mut copy = m.borrow().clone();
+    copy.values_mut().for_each(unshare);
+    Rc::new(RefCell::new(copy))
 }
 
-/// A deep copy of a map.
-pub fn deep_copy_map(m: &GMap) -> GMap {
-    Rc::new(RefCell::new(
-        m.borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), deep_copy(v)))
-            .collect(),
-    ))
+/// Replaces the maps in `g`, shared with another tree, by deep copies.
+fn unshare(g: &mut G) {
+    match g {
+        G::Map(m) => *m = deep_copy_map(m),
+        G::List(items) => items.iter_mut().for_each(unshare),
+        _ => {}
+    }
 }
 
 /// A shallow copy (Go's `maps.Copy` into a new map): nested maps stay shared.
