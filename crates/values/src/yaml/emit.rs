@@ -372,6 +372,15 @@ fn resolves_to_string(s: &str) -> bool {
 }
 
 fn string_style(s: &str) -> Style {
+    if is_word(s) {
+        // What `analyze` would find for such a string: plain if a reader
+        // takes it as a string, else double-quoted, as below.
+        return if resolves_to_string(s) {
+            Style::Plain
+        } else {
+            Style::Double
+        };
+    }
     // libyaml would write NEL, LS and PS raw inside quotes, where a reader
     // folds them like line breaks (or refuses them in a key): the text would
     // not read back as written. Only double quotes can escape them.
@@ -396,6 +405,21 @@ fn string_style(s: &str) -> Style {
     } else {
         Style::Double
     }
+}
+
+/// Most strings in manifests (names, labels, image references, paths): a
+/// letter, digit, `_` or `/` first, then those, `-`, `.` and inner `:`s.
+/// None starts a block indicator or holds a space, a break, a special or
+/// non-printable char, so libyaml's analysis allows every style for them.
+fn is_word(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some((&first, rest)) = b.split_first() else {
+        return false;
+    };
+    let inner = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'/' | b'-' | b'.');
+    (first.is_ascii_alphanumeric() || matches!(first, b'_' | b'/'))
+        && rest.iter().all(|&c| inner(c) || c == b':')
+        && b.last() != Some(&b':')
 }
 
 fn escape_char(c: char) -> String {
@@ -597,6 +621,51 @@ mod tests {
                     assert_eq!(fast.col, slow.col, "{s:?} {col}");
                 }
             }
+        }
+    }
+
+    /// The shortcut for plain words gives the style the full analysis gives.
+    #[test]
+    fn words_take_the_style_the_analysis_gives() {
+        let words = [
+            "redis",
+            "redis-master",
+            "7.4.1",
+            "docker.io/bitnami/redis:7.4.1",
+            "http://x.y/z",
+            "yes",
+            "No",
+            "null",
+            "true",
+            "123",
+            "0x1F",
+            "1e3",
+            "1:20",
+            "2001-12-14",
+            "a:b",
+            "_x",
+            "/data",
+            "v1",
+            "apps/v1",
+            "Off",
+            "nan",
+            "a..b",
+            "9.0.0-rc.1",
+        ];
+        for w in words {
+            assert!(is_word(w), "{w}");
+            let full = match analyze(w) {
+                a if !resolves_to_string(w) => (Style::Double, a.block_plain),
+                a if a.block_plain => (Style::Plain, true),
+                a => (Style::Single, a.block_plain),
+            };
+            assert!(full.1, "{w}: the analysis would not allow plain");
+            assert_eq!(string_style(w), full.0, "{w}");
+        }
+        for not_word in [
+            "", "-", "-x", "a:", ".x", "a b", "a#b", "é", "a\tb", ":a", "---",
+        ] {
+            assert!(!is_word(not_word), "{not_word:?}");
         }
     }
 
