@@ -1,5 +1,5 @@
-//! Value-engine benchmarks: parsing a 1 MiB values file, computing a 50-subchart umbrella,
-//! applying 1,000 `--set` flags.
+//! Value-engine benchmarks: parsing a 1 MiB values file, computing a 50-subchart umbrella
+//! and one of 500 aliases, applying 1,000 `--set` flags.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -57,6 +57,25 @@ fn umbrella(dir: &Path) {
     write(&dir.join("values.yaml"), &vals);
 }
 
+/// An umbrella of `n` aliases of the example's Redis subchart, each with a
+/// condition (the shape of `scripts/bench_vs_helm.py --aliases`).
+fn aliases(dir: &Path, n: usize) {
+    let redis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/imprun/charts/redis");
+    let mut deps = String::from("apiVersion: v2\nname: aliases\nversion: 0.1.0\ndependencies:\n");
+    for i in 0..n {
+        let _ = writeln!(
+            deps,
+            "- {{name: redis, alias: r{i}, version: 0.1.0, condition: r{i}.enabled}}"
+        );
+    }
+    write(&dir.join("Chart.yaml"), &deps);
+    write(&dir.join("values.yaml"), "");
+    for file in ["Chart.yaml", "values.yaml"] {
+        let text = std::fs::read_to_string(redis.join(file)).expect("redis chart");
+        write(&dir.join("charts/redis").join(file), &text);
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let text = big_values();
     c.bench_function("parse 1 MiB values file", |b| {
@@ -73,6 +92,13 @@ fn benches(c: &mut Criterion) {
     let opts = ValueOptions::default();
     c.bench_function("compute 50-subchart umbrella", |b| {
         b.iter(|| compute(black_box(&chart), &opts).expect("compute"))
+    });
+
+    let many = tempfile::tempdir().expect("tempdir");
+    aliases(many.path(), 500);
+    let aliased = Chart::load(many.path()).expect("load");
+    c.bench_function("compute 500 aliases of one subchart", |b| {
+        b.iter(|| compute(black_box(&aliased), &opts).expect("compute"))
     });
 
     let small = tempfile::tempdir().expect("tempdir");

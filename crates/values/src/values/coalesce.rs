@@ -92,40 +92,82 @@ fn coalesce_globals(dest: &GMap, src: &GMap) {
     gv::set(dest, "global", G::Map(dg));
 }
 
-/// Fills `v` from the chart's own values.yaml (deep-copied).
+/// Fills `v` from the chart's own values.yaml.
+///
+/// Helm deep-copies the chart's values and then merges the copy in, which
+/// mutates only the copy. Here the chart's values are read in place and only
+/// what ends up in `v` is copied: the same result, without copying (and
+/// freeing) the defaults that `v` already overrides, as every subchart's
+/// are in the last of Helm's three passes.
 fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
-    let vc = gv::deep_copy_map(&ch.values);
     // A set, not a scan of `deps` per key: an umbrella with N subcharts has
     // about N keys, and a scan each made this quadratic.
     let subcharts: BTreeSet<&str> = ch.deps.iter().map(|d| d.name.as_str()).collect();
     let is_subchart = |key: &str| subcharts.contains(key);
-    for (key, val) in gv::entries(&vc) {
-        match gv::get(v, &key) {
+    for (key, val) in ch.values.borrow().iter() {
+        match gv::get(v, key) {
             Some(G::Null) if !merge => {
-                v.borrow_mut().remove(&key);
+                v.borrow_mut().remove(key);
             }
             Some(G::Map(dest)) => {
-                if let G::Map(src) = &val {
-                    let merge = merge || is_subchart(&key);
-                    if !merge {
-                        clean_nil(src);
-                    }
-                    coalesce_tables(&dest, src, merge);
+                if let G::Map(src) = val {
+                    let merge = merge || is_subchart(key);
+                    coalesce_tables_from(&dest, src, merge, !merge);
                 }
             }
             Some(_) => {}
             None => {
-                if !merge {
-                    if val.is_null() {
-                        continue;
-                    }
-                    if let G::Map(sub) = &val {
-                        clean_nil(sub);
-                    }
+                if !merge && val.is_null() {
+                    continue;
                 }
-                gv::set(v, key.clone(), val);
+                gv::set(v, key.clone(), copy(val, !merge));
             }
         }
+    }
+}
+
+/// [`coalesce_tables`] from a deep copy of `src` (with its nils removed
+/// first when `clean`, in its maps and the maps nested in them), without
+/// making that copy: `src` is only read, and what `dst` takes is copied.
+fn coalesce_tables_from(dst: &GMap, src: &GMap, merge: bool, clean: bool) {
+    for (key, val) in src.borrow().iter() {
+        if clean && val.is_null() {
+            continue;
+        }
+        match gv::get(dst, key) {
+            // `coalesce_tables` deletes a key nil in `dst` that `src` sets.
+            Some(G::Null) => {
+                if !merge && !val.is_null() {
+                    dst.borrow_mut().remove(key);
+                }
+            }
+            None => gv::set(dst, key.clone(), copy(val, clean)),
+            Some(G::Map(dv)) => {
+                if let G::Map(sv) = val {
+                    coalesce_tables_from(&dv, sv, merge, clean);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// A deep copy of `val`; when `clean`, without the nils of its maps and of
+/// the maps nested in them (Helm's `cleanNil` leaves lists alone).
+fn copy(val: &G, clean: bool) -> G {
+    match val {
+        G::Map(m) if clean => {
+            let copied = m
+                .borrow()
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), copy(v, true)))
+                .collect();
+            G::Map(std::rc::Rc::new(std::cell::RefCell::new(copied)))
+        }
+        G::Map(m) => G::Map(gv::deep_copy_map(m)),
+        G::List(items) => G::List(items.iter().map(|v| copy(v, false)).collect()),
+        other => other.clone(),
     }
 }
 
@@ -162,18 +204,6 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
                 }
             }
             Some(_) => {}
-        }
-    }
-}
-
-fn clean_nil(m: &GMap) {
-    let mut b = m.borrow_mut();
-    b.retain(|_, v| !v.is_null());
-    let subs: Vec<GMap> = b.values().filter_map(|v| v.as_map().cloned()).collect();
-    drop(b);
-    for s in subs {
-        if !Rc::ptr_eq(&s, m) {
-            clean_nil(&s);
         }
     }
 }

@@ -152,6 +152,13 @@ fn import_values(c: &mut Node) -> Result<(), Error> {
             coalesce_tables(&b, &add, true);
         }
     }
+    // Helm deep-copies `cvals` before merging the imports into it, as they
+    // share maps with it. With nothing imported the copy changes nothing:
+    // `c.values` is never changed in place, and every merge copies from it.
+    if b.borrow().is_empty() {
+        c.values = cvals;
+        return Ok(());
+    }
     let copy = gv::deep_copy_map(&cvals);
     coalesce_tables(&copy, &b, true);
     c.values = copy;
