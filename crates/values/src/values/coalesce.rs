@@ -28,6 +28,26 @@ pub fn merge_values(ch: &Node, vals: &GMap) -> Result<GMap, Error> {
     coalesce(ch, &dest, "", true)
 }
 
+/// The render's `CoalesceValues`, Helm's last pass: as [`coalesce_values`],
+/// but it takes the umbrella's own values, which nothing reads afterwards,
+/// and moves into the result what is not shared instead of copying it.
+pub fn coalesce_values_taking(ch: &mut Node, vals: &GMap) -> Result<GMap, Error> {
+    let dest = gv::deep_copy_map(vals);
+    let own = std::mem::replace(&mut ch.values, gv::new_map());
+    let entries = match Rc::try_unwrap(own) {
+        Ok(map) => map.into_inner(),
+        Err(shared) => shared.borrow().clone(),
+    };
+    let subcharts: BTreeSet<&str> = ch.deps.iter().map(|d| d.name.as_str()).collect();
+    for (key, val) in entries {
+        let is_subchart = subcharts.contains(&*key);
+        if let Some(clean) = merge_default(&dest, &key, &val, false, is_subchart) {
+            gv::set(&dest, key, take(val, clean));
+        }
+    }
+    coalesce_deps(ch, &dest, "", false)
+}
+
 fn coalesce(ch: &Node, dest: &GMap, prefix: &str, merge: bool) -> Result<GMap, Error> {
     coalesce_chart_values(ch, dest, prefix, merge);
     coalesce_deps(ch, dest, prefix, merge)
@@ -105,25 +125,31 @@ fn coalesce_chart_values(ch: &Node, v: &GMap, _prefix: &str, merge: bool) {
     let subcharts: BTreeSet<&str> = ch.deps.iter().map(|d| d.name.as_str()).collect();
     let is_subchart = |key: &str| subcharts.contains(key);
     for (key, val) in ch.values.borrow().iter() {
-        match gv::get(v, key) {
-            Some(G::Null) if !merge => {
-                v.borrow_mut().remove(key);
-            }
-            Some(G::Map(dest)) => {
-                if let G::Map(src) = val {
-                    let merge = merge || is_subchart(key);
-                    coalesce_tables_from(&dest, src, merge, !merge);
-                }
-            }
-            Some(_) => {}
-            None => {
-                if !merge && val.is_null() {
-                    continue;
-                }
-                gv::set(v, key.clone(), copy(val, !merge));
-            }
+        if let Some(clean) = merge_default(v, key, val, merge, is_subchart(key)) {
+            gv::set(v, key.clone(), copy(val, clean));
         }
     }
+}
+
+/// Merges the chart default `key: val` into `v`, one turn of Helm's loop
+/// over a chart's values. `Some(clean)` when `v` takes the default: the
+/// caller inserts its copy, without nils when `clean`.
+fn merge_default(v: &GMap, key: &gv::Key, val: &G, merge: bool, is_subchart: bool) -> Option<bool> {
+    match gv::get(v, key) {
+        Some(G::Null) if !merge => {
+            v.borrow_mut().remove(key);
+        }
+        Some(G::Map(dest)) => {
+            if let G::Map(src) = val {
+                let merge = merge || is_subchart;
+                coalesce_tables_from(&dest, src, merge, !merge);
+            }
+        }
+        Some(_) => {}
+        None if !merge && val.is_null() => {}
+        None => return Some(!merge),
+    }
+    None
 }
 
 /// [`coalesce_tables`] from a deep copy of `src` (with its nils removed
@@ -171,6 +197,28 @@ fn copy(val: &G, clean: bool) -> G {
     }
 }
 
+/// [`copy`], moving instead of copying the maps that nothing else holds: a
+/// map held twice is copied where it is met first, and then held once.
+fn take(val: G, clean: bool) -> G {
+    match val {
+        G::Map(m) => match Rc::try_unwrap(m) {
+            Ok(map) => {
+                let mut map = map.into_inner();
+                if clean {
+                    map.retain(|_, v| !v.is_null());
+                }
+                for v in map.values_mut() {
+                    *v = take(std::mem::replace(v, G::Null), clean);
+                }
+                G::Map(Rc::new(std::cell::RefCell::new(map)))
+            }
+            Err(shared) => copy(&G::Map(shared), clean),
+        },
+        G::List(items) => G::List(items.into_iter().map(|v| take(v, false)).collect()),
+        other => other,
+    }
+}
+
 /// `MergeTables` (merge = true) / `CoalesceTables` (merge = false): `dst` wins over `src`.
 pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
     if Rc::ptr_eq(dst, src) {
@@ -205,5 +253,38 @@ pub fn coalesce_tables(dst: &GMap, src: &GMap, merge: bool) {
             }
             Some(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map_at(m: &GMap, key: &str) -> GMap {
+        match gv::get(m, key) {
+            Some(G::Map(inner)) => inner,
+            other => panic!("{key}: expected a map, found {other:?}"),
+        }
+    }
+
+    #[test]
+    fn taking_a_tree_unshares_the_maps_it_holds_twice() {
+        let shared = gv::new_map();
+        gv::set(&shared, "gone", G::Null);
+        gv::set(&shared, "kept", G::Bool(true));
+        let root = gv::new_map();
+        gv::set(&root, "x", G::Map(shared.clone()));
+        gv::set(&root, "y", G::Map(shared));
+        let G::Map(taken) = take(G::Map(root), true) else {
+            panic!("expected a map");
+        };
+        let (x, y) = (map_at(&taken, "x"), map_at(&taken, "y"));
+        assert!(!Rc::ptr_eq(&x, &y), "x and y still share one map");
+        for m in [&x, &y] {
+            let keys: Vec<String> = m.borrow().keys().map(|k| k.to_string()).collect();
+            assert_eq!(keys, ["kept"]);
+        }
+        gv::set(&x, "only-x", G::Bool(false));
+        assert!(gv::get(&y, "only-x").is_none());
     }
 }

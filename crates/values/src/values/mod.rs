@@ -133,7 +133,7 @@ pub fn compute(chart: &Chart, opts: &ValueOptions) -> Result<Computed, Error> {
     let vals = gv::map_from_json(&user.values);
     let mut root = Node::build(chart, Vec::new());
     deps::process(&mut root, &vals)?;
-    let fin = coalesce::coalesce_values(&root, &vals)?;
+    let fin = coalesce::coalesce_values_taking(&mut root, &vals)?;
     let values = Value::Object(gv::map_to_json(&fin));
     let mut enabled = Vec::new();
     collect(&root, &mut Vec::new(), &mut enabled);
