@@ -110,6 +110,17 @@ pub struct Rendered {
     /// settings, capped limits), one line each, without a `warning:`
     /// prefix. Other stages may add theirs.
     pub warnings: Vec<String>,
+    /// The chart and its computed values, dropped with the output: freeing
+    /// a large umbrella's values node by node takes milliseconds, which a
+    /// caller that exits after printing need not wait for.
+    inputs: Option<Box<Inputs>>,
+}
+
+/// What [`Rendered::inputs`] keeps.
+#[derive(Debug)]
+struct Inputs {
+    _chart: Chart,
+    _computed: wasmchart_values::Computed,
 }
 
 /// One component to run: what the fan-out needs, prepared up front so that
@@ -219,6 +230,10 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
     match rendered {
         Ok(mut rendered) => {
             rendered.warnings.splice(0..0, warnings);
+            rendered.inputs = Some(Box::new(Inputs {
+                _chart: chart,
+                _computed: computed,
+            }));
             Ok(rendered)
         }
         Err(e) if warnings.is_empty() => Err(e),
@@ -673,6 +688,7 @@ fn collect(jobs: &[Job], results: Vec<Result<Ran>>, ctx: &PostContext<'_>) -> Re
         logs: Vec::new(),
         notes: Vec::new(),
         warnings: Vec::new(),
+        inputs: None,
     };
     let host_objects: Vec<Object> = ctx
         .plan
