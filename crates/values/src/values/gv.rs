@@ -94,6 +94,28 @@ pub fn map_to_json(m: &GMap) -> Map<String, Value> {
         .collect()
 }
 
+/// Converts a Go map to JSON, consuming it: each map nothing else holds is
+/// freed while it is converted, instead of in a second walk when the tree
+/// is dropped.
+pub fn map_into_json(m: GMap) -> Map<String, Value> {
+    match Rc::try_unwrap(m) {
+        Ok(map) => map
+            .into_inner()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), into_json(v)))
+            .collect(),
+        Err(shared) => map_to_json(&shared),
+    }
+}
+
+fn into_json(g: G) -> Value {
+    match g {
+        G::List(items) => Value::Array(items.into_iter().map(into_json).collect()),
+        G::Map(m) => Value::Object(map_into_json(m)),
+        other => to_json(&other),
+    }
+}
+
 /// A deep copy of a map (copystructure.Copy): nothing shared with the original.
 ///
 /// The map is cloned as it is, which copies its tree node by node where

@@ -134,7 +134,7 @@ pub fn compute(chart: &Chart, opts: &ValueOptions) -> Result<Computed, Error> {
     let mut root = Node::build(chart, Vec::new());
     deps::process(&mut root, &vals)?;
     let fin = coalesce::coalesce_values_taking(&mut root, &vals)?;
-    let values = Value::Object(gv::map_to_json(&fin));
+    let values = Value::Object(gv::map_into_json(fin));
     let mut enabled = Vec::new();
     collect(&root, &mut Vec::new(), &mut enabled);
     let mut all = chart_sources(chart, &enabled);
