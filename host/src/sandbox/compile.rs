@@ -7,9 +7,10 @@
 //! hidden): the child caps its own data segment (`RLIMIT_DATA`, every
 //! private writable mapping counts) at `compileMemory` and its CPU time
 //! (`RLIMIT_CPU`) at the deadline times the cores, reads the component on
-//! stdin and writes the artifact on stdout; the parent kills it at the
-//! `compileTimeout` wall deadline. The artifact is then checked and loaded
-//! by the parent's engine exactly like a compile-cache entry.
+//! stdin and writes the artifact on stdout, a memory file the parent made
+//! and seals once the child has exited (`artifact.rs`); the parent kills it
+//! at the `compileTimeout` wall deadline. The artifact is then checked and
+//! loaded by the parent's engine exactly like a compile-cache entry.
 //!
 //! Library users (tests, benches, other hosts) have no such binary: there a
 //! compile runs on a worker thread of the calling process and the caller
@@ -18,10 +19,11 @@
 //! [`compile_in_child_processes`] with a `wasmchart` executable to get the
 //! full bounds.
 
+use super::artifact::{self, Artifact};
 use super::engine::{self, Tier};
 use super::error::SandboxError;
 use super::limits::{Limits, Size, Time};
-use std::io::{Read, Write};
+use std::io::{Read, Seek as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -80,11 +82,11 @@ pub fn compile(
     bytes: &[u8],
     limits: &Limits,
     compiler: Option<Compiler<'_>>,
-) -> Result<Vec<u8>, SandboxError> {
+) -> Result<Artifact, SandboxError> {
     let failure = Failure { name, path, limits };
     match compiler {
         Some(child) => in_child(child, tier, bytes, limits, &failure),
-        None => on_thread(engine, bytes, limits, &failure),
+        None => on_thread(engine, bytes, limits, &failure).map(Artifact::Bytes),
     }
 }
 
@@ -166,74 +168,53 @@ fn in_child(
     bytes: &[u8],
     limits: &Limits,
     failure: &Failure<'_>,
-) -> Result<Vec<u8>, SandboxError> {
+) -> Result<Artifact, SandboxError> {
     let exe = compiler.exe;
+    let cannot_start = |e: std::io::Error| {
+        failure.invalid(format!(
+            "cannot start the compiler '{}': {e}",
+            exe.display()
+        ))
+    };
+    let output = artifact::anonymous_file().map_err(cannot_start)?;
     let mut child = child_command(compiler, tier, limits)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(output.try_clone().map_err(cannot_start)?)
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            failure.invalid(format!(
-                "cannot start the compiler '{}': {e}",
-                exe.display()
-            ))
-        })?;
-    let io = ChildIo::start(&mut child, bytes.to_vec());
-    let outcome = wait_until(&mut child, Instant::now() + limits.compile_timeout);
-    let (stdout, stderr) = io.finish();
-    match outcome {
-        None => Err(failure.timeout()),
-        Some(status) if status.success() => Ok(stdout),
-        Some(status) => Err(classify(status, &stderr, failure)),
-    }
-}
-
-/// The threads feeding the child's stdin and draining its stdout and
-/// stderr, so that no pipe ever fills and blocks either side.
-struct ChildIo {
-    stdin: Option<thread::JoinHandle<()>>,
-    stdout: Option<thread::JoinHandle<Vec<u8>>>,
-    stderr: Option<thread::JoinHandle<Vec<u8>>>,
-}
-
-impl ChildIo {
-    fn start(child: &mut Child, bytes: Vec<u8>) -> Self {
-        let stdin = child.stdin.take().map(|mut pipe| {
-            // A write error means the child died; its status tells why.
-            thread::spawn(move || drop(pipe.write_all(&bytes)))
-        });
-        let stdout = child.stdout.take().map(|pipe| drain(pipe, u64::MAX));
+        .map_err(cannot_start)?;
+    let (outcome, stderr) = thread::scope(|scope| {
+        // A write error means the child died; its status tells why.
+        let feed = child
+            .stdin
+            .take()
+            .map(|mut pipe| scope.spawn(move || drop(pipe.write_all(bytes))));
         let stderr = child
             .stderr
             .take()
             .map(|pipe| drain(pipe, MAX_CHILD_STDERR));
-        ChildIo {
-            stdin,
-            stdout,
-            stderr,
+        let outcome = wait_until(&mut child, Instant::now() + limits.compile_timeout);
+        if let Some(feed) = feed {
+            let _ = feed.join();
         }
-    }
-
-    fn finish(self) -> (Vec<u8>, String) {
-        if let Some(handle) = self.stdin {
-            let _ = handle.join();
-        }
-        let join = |h: Option<thread::JoinHandle<Vec<u8>>>| {
-            h.and_then(|h| h.join().ok()).unwrap_or_default()
-        };
-        let stdout = join(self.stdout);
-        let stderr = String::from_utf8_lossy(&join(self.stderr)).into_owned();
-        (stdout, stderr)
+        let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+        (outcome, String::from_utf8_lossy(&stderr).into_owned())
+    });
+    match outcome {
+        None => Err(failure.timeout()),
+        Some(status) if status.success() => artifact::from_child(output)
+            .map_err(|e| failure.invalid(format!("cannot take the compiled artifact: {e}"))),
+        Some(status) => Err(classify(status, &stderr, failure)),
     }
 }
 
+/// Reads up to `max` bytes of `pipe` on a thread, and discards the rest so
+/// that the child never blocks on a full pipe.
 fn drain(pipe: impl Read + Send + 'static, max: u64) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut out = Vec::new();
         let mut pipe = pipe;
         let _ = pipe.by_ref().take(max).read_to_end(&mut out);
-        // Keep draining past the cap so the child never blocks on a full pipe.
         let _ = std::io::copy(&mut pipe, &mut std::io::sink());
         out
     })
@@ -323,7 +304,7 @@ pub struct Upgrade<'a> {
 ///
 /// # Errors
 ///
-/// The child could not be started or fed.
+/// The child's input could not be written, or the child could not start.
 pub fn spawn_upgrade(
     exe: &Path,
     tier: Tier,
@@ -331,13 +312,19 @@ pub fn spawn_upgrade(
     limits: &Limits,
     upgrade: &Upgrade<'_>,
 ) -> std::io::Result<()> {
+    // The bytes go in a file, not a pipe: a pipe would hold this thread
+    // until the child (nice'd, beside the earlier ones compiling) had read
+    // them all, about 0.2 s for the example's five components.
+    let mut input = artifact::anonymous_file()?;
+    input.write_all(bytes)?;
+    input.rewind()?;
     let mut command = child_command(Compiler { exe, threads: 0 }, tier, limits);
     command
         .arg("--store")
         .arg(&upgrade.digest)
         .arg(upgrade.cache_dir)
         .arg(upgrade.config_dir)
-        .stdin(Stdio::piped())
+        .stdin(input)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     #[cfg(unix)]
@@ -348,14 +335,10 @@ pub fn spawn_upgrade(
         command.process_group(0);
     }
     let mut child = command.spawn()?;
-    let fed = match child.stdin.take() {
-        Some(mut stdin) => stdin.write_all(bytes),
-        None => Ok(()),
-    };
     thread::Builder::new()
         .name("wasmchart-upgrade".into())
         .spawn(move || drop(child.wait()))?;
-    fed
+    Ok(())
 }
 
 /// `main` of `wasmchart __compile-component MEMORY_BYTES CPU_SECONDS

@@ -1,6 +1,7 @@
 //! Loading components (check, compile or cache, contract check, pre-link)
 //! and rendering them, each render in a fresh store.
 
+use super::artifact::Artifact;
 use super::bindings::{
     self, CONTRACT, PACKAGE, SubchartPre, VERSION, wasmchart::chart::types as wit,
 };
@@ -78,8 +79,9 @@ pub struct Runtime {
 }
 
 /// An optimised entry to compile in the background: the component's
-/// SHA-256, bytes, and the limits its compile runs under.
-type PendingUpgrade = (DigestBytes, Vec<u8>, Limits);
+/// SHA-256, content (shared with its load, not copied), and the limits its
+/// compile runs under.
+type PendingUpgrade = (DigestBytes, Owned, Limits);
 
 /// Length of a file identity (`cache::identity_bytes`).
 const IDENTITY_BYTES: usize = 56;
@@ -233,7 +235,11 @@ impl Runtime {
         else {
             return;
         };
-        for (digest, bytes, limits) in pending {
+        for (digest, owned, limits) in pending {
+            let content = owned.borrow();
+            let Ok(bytes) = content.bytes() else {
+                continue;
+            };
             let upgrade = compile::Upgrade {
                 digest: super::cache::hex(&digest),
                 cache_dir,
@@ -340,7 +346,6 @@ impl Runtime {
         owned: &Owned,
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
-        let content = &owned.borrow();
         let load_error = |reason: String| SandboxError::Load {
             component: name.to_string(),
             path: path.to_path_buf(),
@@ -348,7 +353,7 @@ impl Runtime {
         };
         let lock = self.compile_lock(&digest);
         let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (loaded, cache, tier) = self.load_tiered(name, path, &digest, content, limits)?;
+        let (loaded, cache, tier) = self.load_tiered(name, path, &digest, owned, limits)?;
         drop(guard);
         let fast = (tier == Tier::Fast).then(|| self.fast_tier()).flatten();
         let (engine, linker) = match fast {
@@ -395,9 +400,10 @@ impl Runtime {
         name: &str,
         path: &Path,
         digest: &DigestBytes,
-        content: &Content<'_>,
+        owned: &Owned,
         limits: &Limits,
     ) -> Result<(Loaded, CacheStatus, Tier), SandboxError> {
+        let content = &owned.borrow();
         let compile_with = |engine: &Engine, tier: Tier| {
             self.compile(name, path, digest, content, limits, (engine, tier))
         };
@@ -416,7 +422,7 @@ impl Runtime {
         let (loaded, status) = fast.cache.load(&fast.engine, digest, || {
             compile_with(&fast.engine, Tier::Fast)
         })?;
-        self.upgrade(digest, content, limits);
+        self.upgrade(digest, owned, limits);
         Ok((loaded, status, Tier::Fast))
     }
 
@@ -430,7 +436,7 @@ impl Runtime {
         content: &Content<'_>,
         limits: &Limits,
         (engine, tier): (&Engine, Tier),
-    ) -> Result<Vec<u8>, SandboxError> {
+    ) -> Result<Artifact, SandboxError> {
         // An entry exists only for bytes that passed this check and compiled.
         check_header(name, path, content)?;
         let bytes = content.bytes().map_err(|e| read_error(name, path, &e))?;
@@ -472,14 +478,13 @@ impl Runtime {
     /// Queues the background compile of the optimised entry, started by
     /// [`Runtime::start_upgrades`] (best effort: without a cache, or if it
     /// fails, the next render uses the fast tier again and retries).
-    fn upgrade(&self, digest: &DigestBytes, content: &Content<'_>, limits: &Limits) {
+    fn upgrade(&self, digest: &DigestBytes, owned: &Owned, limits: &Limits) {
         if self.compiler.is_none() || self.cache.dirs().is_none() {
             return;
         }
-        let Ok(bytes) = content.bytes() else { return };
         let mut upgrades = self.upgrades.lock().unwrap_or_else(|p| p.into_inner());
         if upgrades.iter().all(|(queued, _, _)| queued != digest) {
-            upgrades.push((*digest, bytes.into_owned(), *limits));
+            upgrades.push((*digest, owned.clone(), *limits));
         }
     }
 

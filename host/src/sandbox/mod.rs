@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod artifact;
 mod bindings;
 mod cache;
 mod capture;

@@ -51,7 +51,7 @@ pub(super) struct Trusted<'a>(&'a [u8]);
 
 impl<'a> Trusted<'a> {
     /// An artifact `Engine::precompile_component` just returned in this
-    /// process.
+    /// process or in one of its compiler children.
     pub(super) fn fresh(artifact: &'a [u8]) -> Self {
         Trusted(artifact)
     }

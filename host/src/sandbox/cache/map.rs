@@ -32,7 +32,7 @@ impl Mapping {
     /// Maps the first `len` bytes of `file` (which must be at least that
     /// long; `len` > 0).
     #[cfg(unix)]
-    pub(super) fn new(file: &File, len: u64) -> io::Result<Self> {
+    pub(crate) fn new(file: &File, len: u64) -> io::Result<Self> {
         use rustix::mm::{MapFlags, ProtFlags, mmap};
         let len = usize::try_from(len).map_err(io::Error::other)?;
         if len == 0 {
@@ -66,7 +66,7 @@ impl Mapping {
     }
 
     /// The mapped bytes.
-    pub(super) fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: `ptr` maps `len` readable bytes for as long as `self`
         // lives, and nothing writes them (see `new`).
         #[allow(unsafe_code)]

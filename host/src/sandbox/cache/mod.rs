@@ -68,11 +68,13 @@ mod read;
 mod stamp;
 mod warnings;
 
+use super::artifact::Artifact;
 use super::engine::Tier;
 use super::error::SandboxError;
 use entry::{Binding, Trusted};
 use fsx::Identity;
 use key::CacheKey;
+pub(crate) use map::Mapping;
 use read::Refusal;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -369,15 +371,14 @@ impl Cache {
         &self,
         engine: &Engine,
         digest: &[u8; 32],
-        compile: impl FnOnce() -> Result<Vec<u8>, SandboxError>,
+        compile: impl FnOnce() -> Result<Artifact, SandboxError>,
     ) -> Result<(Loaded, CacheStatus), SandboxError> {
-        let fresh = |artifact: &[u8], path: &Path| {
-            let component = deserialize(engine, Trusted::fresh(artifact)).map_err(|reason| {
-                SandboxError::Cache {
+        let fresh = |artifact: &Artifact, path: &Path| {
+            let component =
+                deserialize_fresh(engine, artifact).map_err(|reason| SandboxError::Cache {
                     path: path.to_path_buf(),
                     reason: format!("cannot load the component just compiled: {reason}"),
-                }
-            })?;
+                })?;
             Ok::<_, SandboxError>(Loaded {
                 component,
                 _mapping: None,
@@ -403,7 +404,7 @@ impl Cache {
             }
         };
         let artifact = compile()?;
-        if let Err(e) = write_entry(&path, &name, binding, &artifact) {
+        if let Err(e) = write_entry(&path, &name, binding, artifact.bytes()) {
             self.warnings.warn(
                 "write",
                 format!(
@@ -548,6 +549,29 @@ fn deserialize_mapped(
         // Not executable in place (e.g. `noexec`): the same bytes, copied.
         Err(_) => deserialize(engine, artifact).map_err(Refusal::Rejected),
     }
+}
+
+/// Turns an artifact just compiled into a component: in place from its
+/// sealed memory file when a compiler child wrote it, else from a copy.
+fn deserialize_fresh(engine: &Engine, artifact: &Artifact) -> Result<Component, String> {
+    #[cfg(target_os = "linux")]
+    if let Artifact::Sealed(sealed) = artifact {
+        use std::os::fd::AsRawFd as _;
+        let path = format!("/proc/self/fd/{}", sealed.file().as_raw_fd());
+        // SAFETY: the file holds exactly what `Engine::precompile_component`
+        // wrote in a compiler child of this host, for this component and this
+        // engine's tier (the same trust as `Trusted::fresh`). The child has
+        // exited and the file is sealed against writes, growth and shrinking
+        // (`artifact::from_child`), by any process and through any
+        // descriptor, so its bytes never change while wasmtime maps them.
+        // `/proc/self/fd/N` opens that very memory file, not a name.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize_file(engine, &path) };
+        if let Ok(component) = component {
+            return Ok(component);
+        }
+    }
+    deserialize(engine, Trusted::fresh(artifact.bytes()))
 }
 
 /// Turns a trusted artifact into a component.
