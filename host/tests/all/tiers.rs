@@ -48,15 +48,20 @@ fn redis_manifests(runtime: &Runtime) -> (Tier, CacheStatus, Vec<String>) {
     (redis.tier(), redis.cache_status(), manifests)
 }
 
-/// `*.cwasm` entries in the cache.
-fn entries(dir: &Path) -> usize {
+/// Files with extension `ext` in the cache.
+fn count(dir: &Path, ext: &str) -> usize {
     std::fs::read_dir(dir.join("cache/v1"))
         .map(|d| {
             d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+                .filter(|e| e.path().extension().is_some_and(|x| x == ext))
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// `*.cwasm` entries in the cache.
+fn entries(dir: &Path) -> usize {
+    count(dir, "cwasm")
 }
 
 #[test]
@@ -91,6 +96,38 @@ fn a_miss_renders_with_the_fast_tier_then_later_loads_run_the_optimised_entry() 
     assert_eq!(warm, expected);
     // The fast entry is never taken for the optimised tier, nor compiled again.
     assert_eq!(entries(dir.path()), 2);
+}
+
+#[test]
+fn a_fast_entry_is_checked_in_full_until_a_load_stamps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Runtimes start their upgrades when dropped: keep them all alive, so
+    // that every load here finds only the fast entry.
+    let first = tiered(dir.path());
+    let (tier, status, cold) = redis_manifests(&first);
+    assert_eq!((tier, status), (Tier::Fast, CacheStatus::Miss));
+    assert_eq!(count(dir.path(), "cwasm"), 1);
+    assert_eq!(
+        count(dir.path(), "stamp"),
+        0,
+        "written without a flush, so not stamped"
+    );
+
+    let second = tiered(dir.path());
+    let (tier, status, verified) = redis_manifests(&second);
+    assert_eq!((tier, status), (Tier::Fast, CacheStatus::Verified));
+    assert_eq!(verified, cold);
+    assert_eq!(
+        count(dir.path(), "stamp"),
+        1,
+        "flushed and stamped once checked"
+    );
+
+    let third = tiered(dir.path());
+    let (tier, status, hit) = redis_manifests(&third);
+    assert_eq!((tier, status), (Tier::Fast, CacheStatus::Hit));
+    assert_eq!(hit, cold);
+    drop((first, second, third));
 }
 
 #[test]

@@ -45,13 +45,15 @@
 //!   artifact costs 25 ms with SHA-NI (keyed BLAKE3 6.5 ms, CRC-32 1.6 ms),
 //!   and a warm prod render of the example loads two: measured, full checks
 //!   make every render 28% slower (0.133 s against 0.105 s, whole process).
-//!   So after writing an entry, or after one full check, the host records
-//!   `<entry>.stamp`: the file's device, inode, size, mtime and ctime (ns)
-//!   and its name, MAC'd with the key. A later load whose `fstat` matches a
-//!   valid stamp skips the MAC over the artifact ([`CacheStatus::Hit`]);
-//!   any other load verifies in full ([`CacheStatus::Verified`]) and stamps
-//!   the file. (Keyed BLAKE3 would still cost 13 ms a render and a new
-//!   crate; with stamps the MAC's speed only matters once per file.)
+//!   So after writing an optimised entry, or after one full check, and
+//!   once the file is flushed to disk, the host records `<entry>.stamp`:
+//!   the file's device, inode, size, mtime and ctime (ns) and its name,
+//!   MAC'd with the key. A later load whose `fstat` matches a valid stamp
+//!   skips the MAC over the artifact ([`CacheStatus::Hit`]); any other load
+//!   verifies in full ([`CacheStatus::Verified`]) and stamps the file. A
+//!   fast-tier entry is written without the flush and the stamp (see
+//!   `Cache::durable`). (Keyed BLAKE3 would still cost 13 ms a render and
+//!   a new crate; with stamps the MAC's speed only matters once per file.)
 //! - **Refusals**: an entry that fails any check is deleted and rebuilt
 //!   ([`CacheStatus::Rebuilt`]) with one warning saying why; each kind of
 //!   warning is shown once per runtime (`warnings.rs`).
@@ -131,6 +133,13 @@ pub struct Cache {
     engine_hash: [u8; 32],
     /// The engine hash with the wasmtime and wasmchart versions (in headers).
     engine_id: [u8; 32],
+    /// Whether entries are flushed to disk and stamped when written: the
+    /// optimised tier's are. A fast-tier entry only serves the renders that
+    /// run before its optimised entry is compiled; flushing it (0.1–0.2 s
+    /// for the example's large components) would delay every cold render,
+    /// and without the flush a stamp could vouch for a file a crash left
+    /// unwritten. Unstamped, it is checked in full when loaded.
+    durable: bool,
     warnings: Arc<Warnings>,
 }
 
@@ -166,6 +175,7 @@ impl Cache {
             store: None,
             engine_hash,
             engine_id,
+            durable: tier == Tier::Optimized,
             warnings: Arc::default(),
         };
         cache.store = cache.open_store(dir, config_dir)?;
@@ -180,6 +190,7 @@ impl Cache {
             store: self.store.clone(),
             engine_hash,
             engine_id,
+            durable: tier == Tier::Optimized,
             warnings: Arc::clone(&self.warnings),
         }
     }
@@ -346,7 +357,7 @@ impl Cache {
             digest,
             engine: &self.engine_id,
         };
-        write_entry(&path, &name, binding, &artifact)
+        write_entry(&path, &name, binding, &artifact, self.durable)
             .map_err(|e| format!("cannot write the entry '{}': {e}", path.display()))
     }
 
@@ -404,7 +415,7 @@ impl Cache {
             }
         };
         let artifact = compile()?;
-        if let Err(e) = write_entry(&path, &name, binding, artifact.bytes()) {
+        if let Err(e) = write_entry(&path, &name, binding, artifact.bytes(), self.durable) {
             self.warnings.warn(
                 "write",
                 format!(
@@ -461,8 +472,11 @@ fn lookup(
     let copy = checked.map.bytes().to_vec();
     let artifact = read::verified_artifact(&copy, binding)?;
     let component = deserialize(engine, artifact).map_err(Refusal::Rejected)?;
-    // A missing stamp only costs a full check next time.
-    let _ = stamp::write(binding.key, path, name, checked.identity);
+    // Stamped only once on disk (see `Cache::durable`); a missing stamp only
+    // costs a full check next time.
+    if checked.file.sync_all().is_ok() {
+        let _ = stamp::write(binding.key, path, name, checked.identity);
+    }
     let loaded = Loaded {
         component,
         _mapping: None,
@@ -612,14 +626,16 @@ fn deserialize(engine: &Engine, artifact: Trusted<'_>) -> Result<Component, Stri
     component.map_err(|e| format!("{e:#}"))
 }
 
-/// Writes the entry (temporary file, 0600, renamed into place) and stamps
-/// it with the identity of the file as written, taken from the descriptor
-/// it was written through, after the rename.
+/// Writes the entry (temporary file, 0600, renamed into place); when
+/// `durable`, flushes it first and stamps it with the identity of the file
+/// as written, taken from the descriptor it was written through, after the
+/// rename.
 fn write_entry(
     path: &Path,
     name: &str,
     binding: Binding<'_>,
     artifact: &[u8],
+    durable: bool,
 ) -> std::io::Result<()> {
     if (artifact.len() + entry::HEADER_LEN) as u64 > read::MAX_ENTRY_BYTES {
         return Ok(());
@@ -628,6 +644,9 @@ fn write_entry(
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(artifact)?;
     tmp.write_all(&entry::header(binding, artifact))?;
+    if !durable {
+        return tmp.persist(path).map(drop).map_err(|e| e.error);
+    }
     tmp.as_file().sync_all()?;
     let file = tmp.persist(path).map_err(|e| e.error)?;
     let identity = Identity::of(&file.metadata()?);
@@ -781,6 +800,7 @@ mod tests {
             store: None,
             engine_hash: engine_ids(&engine, tier).0,
             engine_id: engine_ids(&engine, tier).1,
+            durable: tier == Tier::Optimized,
             warnings: Arc::default(),
         };
         let (optimized, fast) = (off(Tier::Optimized), off(Tier::Fast));
