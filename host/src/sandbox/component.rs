@@ -620,9 +620,8 @@ impl Runtime {
             return Ok((digest, Owned::File(Arc::clone(file), before.len())));
         }
         let read_began = std::time::SystemTime::now();
-        let bytes: Arc<[u8]> = source::read_whole(file, before.len())
-            .map_err(|e| read_error(name, path, &e))?
-            .into();
+        let bytes =
+            source::read_whole(file, before.len()).map_err(|e| read_error(name, path, &e))?;
         let digest: DigestBytes = Sha256::digest(&bytes).into();
         let after = stat(file)?;
         if super::cache::identity_bytes(&after) == identity {
@@ -630,7 +629,7 @@ impl Runtime {
         }
         self.cache
             .record_digest(&before, &after, &digest, read_began);
-        Ok((digest, Owned::Bytes(bytes)))
+        Ok((digest, Owned::Read(Arc::new(bytes))))
     }
 
     /// Remembers the digest of the file with `identity` for this runtime.
