@@ -283,6 +283,15 @@ fn is_out_of_memory(text: &str) -> bool {
     .any(|needle| text.contains(needle))
 }
 
+/// What a background compile reads the component from (see [`spawn_upgrade`]).
+pub enum Input<'a> {
+    /// The component's file, read from its start (it may have changed
+    /// since it was loaded: the child checks the digest).
+    File(&'a std::fs::File),
+    /// The component's bytes.
+    Bytes(&'a [u8]),
+}
+
 /// Where a background compile stores its artifact (see [`spawn_upgrade`]).
 pub struct Upgrade<'a> {
     /// SHA-256 of the component, lower-case hex: the child checks the bytes
@@ -294,7 +303,7 @@ pub struct Upgrade<'a> {
     pub config_dir: &'a Path,
 }
 
-/// Starts a detached, nice'd compiler child that compiles `bytes` with
+/// Starts a detached, nice'd compiler child that compiles `input` with
 /// `tier` under `limits`' compile memory and CPU bounds and writes the
 /// cache entry itself (MAC'd with the user's key, temporary file and
 /// rename, under a per-entry lock so that two never compile one component
@@ -308,16 +317,22 @@ pub struct Upgrade<'a> {
 pub fn spawn_upgrade(
     exe: &Path,
     tier: Tier,
-    bytes: &[u8],
+    input: Input<'_>,
     limits: &Limits,
     upgrade: &Upgrade<'_>,
 ) -> std::io::Result<()> {
-    // The bytes go in a file, not a pipe: a pipe would hold this thread
+    // The child reads a file, never a pipe: a pipe would hold this thread
     // until the child (nice'd, beside the earlier ones compiling) had read
-    // them all, about 0.2 s for the example's five components.
-    let mut input = artifact::anonymous_file()?;
-    input.write_all(bytes)?;
-    input.rewind()?;
+    // it all, about 0.2 s for the example's five components.
+    let input = match input {
+        Input::File(file) => file.try_clone()?,
+        Input::Bytes(bytes) => {
+            let mut copy = artifact::anonymous_file()?;
+            copy.write_all(bytes)?;
+            copy.rewind()?;
+            copy
+        }
+    };
     let mut command = child_command(Compiler { exe, threads: 0 }, tier, limits);
     command
         .arg("--store")
@@ -390,6 +405,10 @@ pub fn child_main(args: &[String]) -> ExitCode {
         rlimits::lower_priority();
     }
     let mut bytes = Vec::new();
+    // A file shares its offset with the parent's descriptor: read it from
+    // its start (a pipe refuses the seek, harmlessly).
+    #[cfg(unix)]
+    let _ = rustix::fs::seek(std::io::stdin(), rustix::fs::SeekFrom::Start(0));
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
         eprintln!("cannot read the component: {e}");
         return ExitCode::from(EXIT_INVALID);

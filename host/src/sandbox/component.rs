@@ -236,16 +236,16 @@ impl Runtime {
             return;
         };
         for (digest, owned, limits) in pending {
-            let content = owned.borrow();
-            let Ok(bytes) = content.bytes() else {
-                continue;
+            let input = match &owned {
+                Owned::File(file, _) | Owned::Read { file, .. } => compile::Input::File(file),
+                Owned::Bytes(bytes) => compile::Input::Bytes(bytes),
             };
             let upgrade = compile::Upgrade {
                 digest: super::cache::hex(&digest),
                 cache_dir,
                 config_dir,
             };
-            let _ = compile::spawn_upgrade(exe, Tier::Optimized, &bytes, &limits, &upgrade);
+            let _ = compile::spawn_upgrade(exe, Tier::Optimized, input, &limits, &upgrade);
         }
     }
 
@@ -629,7 +629,14 @@ impl Runtime {
         }
         self.cache
             .record_digest(&before, &after, &digest, read_began);
-        Ok((digest, Owned::Read(Arc::new(bytes))))
+        let file = Arc::clone(file);
+        Ok((
+            digest,
+            Owned::Read {
+                bytes: Arc::new(bytes),
+                file,
+            },
+        ))
     }
 
     /// Remembers the digest of the file with `identity` for this runtime.

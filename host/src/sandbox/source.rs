@@ -115,9 +115,12 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 #[derive(Clone)]
 pub(super) enum Owned {
     Bytes(Arc<[u8]>),
-    /// Read from a file by this load (kept as read: turning tens of
+    /// Read from `file` by this load (kept as read: turning tens of
     /// megabytes into an `Arc<[u8]>` would copy them).
-    Read(Arc<Vec<u8>>),
+    Read {
+        bytes: Arc<Vec<u8>>,
+        file: Arc<File>,
+    },
     File(Arc<File>, u64),
 }
 
@@ -126,7 +129,7 @@ impl Owned {
     pub(super) fn borrow(&self) -> Content<'_> {
         match self {
             Owned::Bytes(bytes) => Content::Bytes(bytes),
-            Owned::Read(bytes) => Content::Bytes(bytes),
+            Owned::Read { bytes, .. } => Content::Bytes(bytes),
             Owned::File(file, len) => Content::File { file, len: *len },
         }
     }
