@@ -285,7 +285,7 @@ fn is_out_of_memory(text: &str) -> bool {
 
 /// What a background compile reads the component from (see [`spawn_upgrade`]).
 pub enum Input<'a> {
-    /// The component's file, read from its start (it may have changed
+    /// The component's file, read whole by offset (it may have changed
     /// since it was loaded: the child checks the digest).
     File(&'a std::fs::File),
     /// The component's bytes.
@@ -404,15 +404,13 @@ pub fn child_main(args: &[String]) -> ExitCode {
     if store.is_some() {
         rlimits::lower_priority();
     }
-    let mut bytes = Vec::new();
-    // A file shares its offset with the parent's descriptor: read it from
-    // its start (a pipe refuses the seek, harmlessly).
-    #[cfg(unix)]
-    let _ = rustix::fs::seek(std::io::stdin(), rustix::fs::SeekFrom::Start(0));
-    if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
-        eprintln!("cannot read the component: {e}");
-        return ExitCode::from(EXIT_INVALID);
-    }
+    let bytes = match read_component() {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("cannot read the component: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     let compile = || {
         engine::build_compiler(tier)
             .map_err(|e| e.to_string())
@@ -442,6 +440,26 @@ pub fn child_main(args: &[String]) -> ExitCode {
             ExitCode::from(EXIT_INVALID)
         }
     }
+}
+
+/// The component on stdin. A regular file (a background compile's) is read
+/// from its start by offset, never through the file offset it shares with
+/// the parent's descriptor (and with any other child given the same file);
+/// anything else (a pipe) to its end.
+fn read_component() -> std::io::Result<Vec<u8>> {
+    let stdin = std::io::stdin();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        let file = std::fs::File::from(stdin.as_fd().try_clone_to_owned()?);
+        let meta = file.metadata()?;
+        if meta.is_file() {
+            return super::source::read_whole(&file, meta.len());
+        }
+    }
+    let mut bytes = Vec::new();
+    stdin.lock().read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The `--store` half of [`child_main`]: checks the bytes are the

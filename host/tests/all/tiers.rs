@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::support::{expect_error, run_bounded};
 use wasmchart::sandbox::{
-    CacheStatus, Limits, RenderRequest, Runtime, RuntimeOptions, SandboxError, Tier,
+    CacheStatus, ComponentSource, Limits, RenderRequest, Runtime, RuntimeOptions, SandboxError,
+    Tier,
 };
 
 /// A runtime on the cache in `dir` that compiles in child processes of the
@@ -64,6 +65,41 @@ fn entries(dir: &Path) -> usize {
     count(dir, "cwasm")
 }
 
+/// Waits (up to two minutes) for a background child to write the optimised
+/// entry beside the fast one.
+fn wait_for_optimised_entry(dir: &Path) {
+    let start = Instant::now();
+    while entries(dir) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no optimised entry after {:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_background_compile_reads_the_whole_file_wherever_its_offset_is() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = test_components::wasm("redis");
+    let mut file = std::fs::File::open(path).unwrap();
+    // The child's descriptor shares this offset: leave it at the end.
+    std::io::copy(&mut file.by_ref(), &mut std::io::sink()).unwrap();
+    let source = ComponentSource::File(std::sync::Arc::new(file));
+    let runtime = tiered(dir.path());
+    let redis = runtime
+        .load_source("redis", path, &source, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        (redis.tier(), redis.cache_status()),
+        (Tier::Fast, CacheStatus::Miss)
+    );
+    drop((redis, runtime));
+    wait_for_optimised_entry(dir.path());
+}
+
 #[test]
 fn a_miss_renders_with_the_fast_tier_then_later_loads_run_the_optimised_entry() {
     let reference = tempfile::tempdir().unwrap();
@@ -81,15 +117,7 @@ fn a_miss_renders_with_the_fast_tier_then_later_loads_run_the_optimised_entry() 
     assert_eq!(cold, expected, "the fast tier renders the same output");
 
     // The background child writes the optimised entry beside the fast one.
-    let start = Instant::now();
-    while entries(dir.path()) < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no optimised entry after {:?}",
-            start.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_optimised_entry(dir.path());
     let (tier, status, warm) = redis_manifests(&tiered(dir.path()));
     assert_eq!(tier, Tier::Optimized);
     assert_eq!(status, CacheStatus::Hit, "the child's entry is stamped");
