@@ -11,6 +11,7 @@
 //! buffer again: for the example's two large components, about a tenth of a
 //! second of the parent's CPU, on the cold render's critical path.
 
+#[cfg(target_os = "linux")]
 use super::cache::Mapping;
 use std::fs::File;
 use std::io;
@@ -25,6 +26,7 @@ pub(crate) enum Artifact {
     Bytes(Vec<u8>),
     /// Written by a compiler child into a memory file, sealed after the
     /// child exited.
+    #[cfg(target_os = "linux")]
     Sealed(Sealed),
 }
 
@@ -33,17 +35,20 @@ impl Artifact {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Artifact::Bytes(bytes) => bytes,
+            #[cfg(target_os = "linux")]
             Artifact::Sealed(sealed) => sealed.map.bytes(),
         }
     }
 }
 
 /// A sealed memory file holding an artifact, and a read-only mapping of it.
+#[cfg(target_os = "linux")]
 pub(crate) struct Sealed {
     map: Mapping,
     file: File,
 }
 
+#[cfg(target_os = "linux")]
 impl Sealed {
     /// The sealed file, for wasmtime to map by descriptor.
     pub(crate) fn file(&self) -> &File {

@@ -76,6 +76,7 @@ use super::error::SandboxError;
 use entry::{Binding, Trusted};
 use fsx::Identity;
 use key::CacheKey;
+#[cfg(target_os = "linux")]
 pub(crate) use map::Mapping;
 use read::Refusal;
 use sha2::{Digest, Sha256};
