@@ -170,6 +170,9 @@ struct RenderArgs {
     /// Show every component log line, not only warnings and errors.
     #[arg(short = 'v', long)]
     verbose: bool,
+    /// Run every component, even those whose output is cached for the same inputs.
+    #[arg(long)]
+    no_render_cache: bool,
 }
 
 /// Per-component sandbox limits; these beat `limits:` in Chart.yaml.
@@ -446,6 +449,7 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         progress: std::io::stderr().is_terminal(),
         include_crds: args.include_crds,
         verify_lock: args.verify_lock,
+        no_render_cache: args.no_render_cache,
     };
     let mut rendered = crate::render::render(&options)?;
     if args.validate {
@@ -466,6 +470,13 @@ fn render(args: Box<RenderArgs>) -> Result<()> {
         let identity =
             crate::secrets::derived_for(&options.chart_dir, options.values.env.as_deref())?;
         eprintln!("secrets: derived for {}", text::escape(&identity));
+        if !rendered.recalled.is_empty() {
+            let names: Vec<_> = rendered.recalled.iter().map(|n| text::escape(n)).collect();
+            eprintln!(
+                "render cache: output reused, inputs unchanged: {} (--no-render-cache runs them)",
+                names.join(", ")
+            );
+        }
     }
     print_diagnostics(&rendered, args.verbose, args.notes);
     if let Some(dir) = &args.output_dir {

@@ -12,8 +12,8 @@ mod templates;
 use crate::policy::{self, Policy};
 use crate::post::{self, Object};
 use crate::sandbox::{
-    self, Capabilities, ChartInfo, Limits, LoadedComponent, LogLine, Release, RenderRequest,
-    Runtime, RuntimeOptions,
+    self, Capabilities, ChartInfo, Limits, LoadedComponent, LogLine, Origin, Release,
+    RenderRequest, Runtime, RuntimeOptions,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
@@ -62,6 +62,10 @@ pub struct RenderOptions {
     /// `--verify-lock`: a missing or stale Chart.lock is an error (a lock that exists is
     /// always checked against what is loaded; see [`crate::lock`]).
     pub verify_lock: bool,
+    /// Run every component, even those whose output the render cache holds
+    /// for the same inputs (`--no-render-cache`; see
+    /// [`Runtime::render_remembered`]).
+    pub no_render_cache: bool,
 }
 
 /// Who demands a Chart.lock for this render: `--verify-lock`, else the policy's
@@ -110,6 +114,9 @@ pub struct Rendered {
     /// settings, capped limits), one line each, without a `warning:`
     /// prefix. Other stages may add theirs.
     pub warnings: Vec<String>,
+    /// The components whose output came from the render cache (their
+    /// inputs had not changed), in job order.
+    pub recalled: Vec<String>,
     /// The chart, its computed values and the sandbox runtime, dropped with
     /// the output: freeing a large umbrella's values node by node, or the
     /// runtime's loaded components (unmapping them, restoring their code
@@ -223,8 +230,9 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         .iter()
         .map(|target| prepare_job(target, &facts, &plan))
         .collect::<Result<Vec<_>>>()?;
-    let results = run_all(runtime.get()?, &jobs);
+    let results = run_all(runtime.get()?, &jobs, !options.no_render_cache);
     runtime.get()?.start_upgrades();
+    runtime.get()?.trim_render_cache();
     let ctx = PostContext {
         plan: &plan,
         umbrella: chart.name(),
@@ -618,7 +626,7 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 /// returning results in job order whatever order they finish in. The
 /// largest components start first: they take longest to compile and to
 /// render, and the small ones fill in around them.
-fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
+fn run_all(runtime: &Runtime, jobs: &[Job], remember: bool) -> Vec<Result<Ran>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(jobs.len().max(1));
@@ -635,7 +643,7 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&i) = order.get(n) else { break };
-                    let result = run_one(runtime, &jobs[i]);
+                    let result = run_one(runtime, &jobs[i], remember);
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(result);
                     }
@@ -657,17 +665,31 @@ fn run_all(runtime: &Runtime, jobs: &[Job]) -> Vec<Result<Ran>> {
 /// A component's result, its manifests already parsed on the thread that
 /// ran it (parsing is most of post-processing, and runs in parallel there).
 struct Ran {
+    origin: Origin,
     logs: Vec<LogLine>,
     notes: Option<String>,
     /// `(source, object)` per manifest, or the first invalid one.
     manifests: Result<Vec<(String, Value)>>,
 }
 
-fn run_one(runtime: &Runtime, job: &Job) -> Result<Ran> {
-    // Aliases and nested copies of one component share one load.
-    let loaded: LoadedComponent =
-        runtime.load_source(&job.name, &job.component, &job.component_file, &job.limits)?;
-    let result = runtime.render(&loaded, &job.request, &job.limits)?;
+fn run_one(runtime: &Runtime, job: &Job, remember: bool) -> Result<Ran> {
+    let (result, origin) = if remember {
+        runtime.render_remembered(
+            &job.name,
+            &job.component,
+            &job.component_file,
+            &job.request,
+            &job.limits,
+        )?
+    } else {
+        // Aliases and nested copies of one component share one load.
+        let loaded: LoadedComponent =
+            runtime.load_source(&job.name, &job.component, &job.component_file, &job.limits)?;
+        (
+            runtime.render(&loaded, &job.request, &job.limits)?,
+            Origin::Ran,
+        )
+    };
     let manifests = result
         .manifests
         .into_iter()
@@ -685,6 +707,7 @@ fn run_one(runtime: &Runtime, job: &Job) -> Result<Ran> {
         })
         .collect();
     Ok(Ran {
+        origin,
         logs: result.logs,
         notes: result.notes,
         manifests,
@@ -698,6 +721,7 @@ fn collect(jobs: &[Job], results: Vec<Result<Ran>>, ctx: &PostContext<'_>) -> Re
         logs: Vec::new(),
         notes: Vec::new(),
         warnings: Vec::new(),
+        recalled: Vec::new(),
         inputs: None,
     };
     let host_objects: Vec<Object> = ctx
@@ -768,6 +792,9 @@ fn job_objects(
     ctx: &PostContext<'_>,
     rendered: &mut Rendered,
 ) -> Result<(Vec<Object>, Vec<Object>)> {
+    if result.origin == Origin::Recalled {
+        rendered.recalled.push(job.name.clone());
+    }
     rendered
         .logs
         .extend(result.logs.into_iter().map(|l| (job.name.clone(), l)));

@@ -76,6 +76,9 @@ pub struct Runtime {
     /// Background compiles of optimised entries, started when the render
     /// is done (see [`Runtime::start_upgrades`]).
     upgrades: Mutex<Vec<PendingUpgrade>>,
+    /// The SHA-256 of the running executable, part of every render cache
+    /// key; found on first use (see `memo.rs`).
+    host_digest: OnceLock<Option<DigestBytes>>,
 }
 
 /// An optimised entry to compile in the background: the component's
@@ -206,6 +209,7 @@ impl Runtime {
             file_digests: Mutex::default(),
             compile_threads: AtomicUsize::new(0),
             upgrades: Mutex::default(),
+            host_digest: OnceLock::new(),
         })
     }
 
@@ -527,6 +531,18 @@ impl Runtime {
         limits: &Limits,
     ) -> Result<LoadedComponent, SandboxError> {
         let (digest, content) = self.identify(name, path, source, limits)?;
+        self.load_identified_shared(name, path, digest, &content, limits)
+    }
+
+    /// [`Runtime::load_source`] once the component is identified.
+    fn load_identified_shared(
+        &self,
+        name: &str,
+        path: &Path,
+        digest: DigestBytes,
+        content: &Owned,
+        limits: &Limits,
+    ) -> Result<LoadedComponent, SandboxError> {
         let found = |this: &Self| {
             let shared = this.shared.lock().unwrap_or_else(|p| p.into_inner());
             shared
@@ -548,7 +564,7 @@ impl Runtime {
         if let Some(loaded) = found(self) {
             return Ok(loaded);
         }
-        let loaded = self.load_identified(name, path, digest, &content, limits)?;
+        let loaded = self.load_identified(name, path, digest, content, limits)?;
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         shared.insert(digest, (loaded.cache, Arc::clone(&loaded.prepared)));
         Ok(loaded)
@@ -747,6 +763,62 @@ impl Runtime {
                 component.prepared.lang.get(),
             )),
         }
+    }
+}
+
+/// Where a render's output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The component ran.
+    Ran,
+    /// The render cache held the output of a render with the same inputs.
+    Recalled,
+}
+
+impl Runtime {
+    /// Renders the component `source` holds, as [`Runtime::load_source`]
+    /// then [`Runtime::render`] would, unless the render cache holds the
+    /// output of a render with the same inputs: the same component bytes,
+    /// request and limits, and the same contract, wasmchart and wasmtime
+    /// (see `memo.rs`). Components are deterministic by construction, so
+    /// that output is the one this render would return; the component is
+    /// then neither loaded nor run. A successful render is remembered, a
+    /// failed one never. Without a cache, or for a request that mounts
+    /// `files/`, it is a plain load and render.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load_source`] and [`Runtime::render`].
+    pub fn render_remembered(
+        &self,
+        name: &str,
+        path: &Path,
+        source: &ComponentSource,
+        request: &RenderRequest,
+        limits: &Limits,
+    ) -> Result<(RenderResult, Origin), SandboxError> {
+        let (digest, content) = self.identify(name, path, source, limits)?;
+        let host = self
+            .host_digest
+            .get_or_init(|| super::memo::host_digest(&self.cache));
+        let input = host
+            .as_ref()
+            .and_then(|host| super::memo::input_digest(host, &digest, request, limits));
+        if let Some(result) = input.and_then(|input| self.cache.recall(&input)) {
+            return Ok((result, Origin::Recalled));
+        }
+        let loaded = self.load_identified_shared(name, path, digest, &content, limits)?;
+        let result = self.render(&loaded, request, limits)?;
+        if let Some(input) = input {
+            self.cache.remember(&input, &result);
+        }
+        Ok((result, Origin::Ran))
+    }
+
+    /// Keeps the render cache within its bounds once a render is done, if
+    /// it grew: the least recently used outputs go first.
+    pub fn trim_render_cache(&self) {
+        self.cache.trim_renders();
     }
 }
 

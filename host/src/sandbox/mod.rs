@@ -11,6 +11,9 @@
 //! - [`Runtime::render`] runs one [`RenderRequest`] in a fresh store with
 //!   [`Limits`] and returns a [`RenderResult`] or a [`SandboxError`] that
 //!   names the component and, for limits, the limit.
+//! - [`Runtime::render_remembered`] does both, unless the render cache
+//!   holds the output of a render with the same inputs (`memo.rs`): then
+//!   the component is neither loaded nor run.
 //!
 //! Deny by default: a component sees no environment, arguments, network or
 //! host files (except its subchart's `files/`, read-only at `/files`); its
@@ -43,6 +46,7 @@ mod error;
 mod files;
 mod guest_lang;
 mod limits;
+mod memo;
 mod request;
 mod source;
 mod state;
@@ -52,7 +56,7 @@ pub use cache::{CacheStatus, default_dir as default_cache_dir};
 pub use compile::{
     CHILD_ARG as COMPILE_CHILD_ARG, child_main as compile_child_main, compile_in_child_processes,
 };
-pub use component::{LoadedComponent, Runtime, RuntimeOptions};
+pub use component::{LoadedComponent, Origin, Runtime, RuntimeOptions};
 pub use engine::{EPOCH_TICK, Tier};
 pub use error::{GuestErrorKind, SandboxError};
 pub use files::RESOURCE_CAPACITY;

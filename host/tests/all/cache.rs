@@ -571,37 +571,12 @@ fn one_warning_per_kind_of_refusal() {
     );
 }
 
-/// An umbrella whose three subcharts all use the redis guest (aliases), so
-/// one render loads the same entry three times.
-fn three_redis_chart() -> tempfile::TempDir {
-    let chart = tempfile::tempdir().unwrap();
-    let sub = chart.path().join("charts").join("redis");
-    fs::create_dir_all(&sub).unwrap();
-    fs::copy(test_components::wasm("redis"), sub.join("redis.wasm")).unwrap();
-    fs::write(
-        sub.join("Chart.yaml"),
-        "apiVersion: v2\nname: redis\nversion: 0.1.0\ncomponent: redis.wasm\n",
-    )
-    .unwrap();
-    fs::write(sub.join("values.yaml"), "{}\n").unwrap();
-    let mut umbrella =
-        String::from("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n");
-    let mut values = String::new();
-    for alias in ["a", "b", "c"] {
-        umbrella.push_str(&format!(
-            "  - name: redis\n    version: 0.1.0\n    alias: {alias}\n"
-        ));
-        values.push_str(&format!("{alias}: {{fullnameOverride: redis-{alias}}}\n"));
-    }
-    fs::write(chart.path().join("Chart.yaml"), umbrella).unwrap();
-    fs::write(chart.path().join("values.yaml"), values).unwrap();
-    chart
-}
-
 /// Runs `wasmchart render CHART` with `envs`; returns stdout and stderr.
+/// Every component is loaded (`--no-render-cache`): these tests are about
+/// the compile cache, which a render whose output is remembered never reads.
 fn render_binary(chart: &Path, envs: &[(&str, &Path)]) -> (String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmchart"));
-    cmd.arg("render")
+    cmd.args(["render", "--no-render-cache"])
         .arg(chart)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -620,7 +595,7 @@ fn render_binary(chart: &Path, envs: &[(&str, &Path)]) -> (String, String) {
 #[test]
 fn binary_warns_once_and_renders_the_real_component() {
     let dirs = Dirs::new();
-    let chart = three_redis_chart();
+    let chart = crate::support::redis_aliases_chart(&["a", "b", "c"]);
     let (cache, config) = (dirs.cache(), dirs.config());
     let envs = [
         ("WASMCHART_CACHE_DIR", cache.as_path()),
@@ -660,7 +635,7 @@ fn binary_warns_once_and_renders_the_real_component() {
 #[test]
 fn binary_without_a_config_directory_compiles_in_memory() {
     let dirs = Dirs::new();
-    let chart = three_redis_chart();
+    let chart = crate::support::redis_aliases_chart(&["a", "b", "c"]);
     let cache = dirs.cache();
     let (output, stderr) = render_binary(chart.path(), &[("WASMCHART_CACHE_DIR", &cache)]);
     assert!(output.contains("name: redis-c"), "{output}");

@@ -84,5 +84,8 @@ mod wasm_ids;
 /// What tripped an outside team following the docs: the lock of a vendored subchart ignores its build tree (.helmignore) but pins what render reads; update refuses a vendored subchart outside the constraint.
 mod newcomer;
 
+/// The render cache: unchanged inputs reuse a component's output byte for byte, any changed input runs it, forged, moved or foreign entries are refused, entries are sealed.
+mod render_cache;
+
 /// Tiered compilation: a cache miss renders with Winch at once, a background child writes the Cranelift entry later loads run; deadlines hold on the fast tier.
 mod tiers;

@@ -109,3 +109,31 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// An umbrella whose subcharts are all the redis guest, one alias each of
+/// `aliases`, with `fullnameOverride: redis-<alias>`: one render loads one
+/// component as many times.
+pub fn redis_aliases_chart(aliases: &[&str]) -> tempfile::TempDir {
+    let chart = tempfile::tempdir().expect("temp dir");
+    let sub = chart.path().join("charts").join("redis");
+    std::fs::create_dir_all(&sub).expect("create dir");
+    std::fs::copy(test_components::wasm("redis"), sub.join("redis.wasm")).expect("copy");
+    std::fs::write(
+        sub.join("Chart.yaml"),
+        "apiVersion: v2\nname: redis\nversion: 0.1.0\ncomponent: redis.wasm\n",
+    )
+    .expect("write");
+    std::fs::write(sub.join("values.yaml"), "{}\n").expect("write");
+    let mut umbrella =
+        String::from("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n");
+    let mut values = String::new();
+    for alias in aliases {
+        umbrella.push_str(&format!(
+            "  - name: redis\n    version: 0.1.0\n    alias: {alias}\n"
+        ));
+        values.push_str(&format!("{alias}: {{fullnameOverride: redis-{alias}}}\n"));
+    }
+    std::fs::write(chart.path().join("Chart.yaml"), umbrella).expect("write");
+    std::fs::write(chart.path().join("values.yaml"), values).expect("write");
+    chart
+}

@@ -67,12 +67,14 @@ mod ids;
 mod key;
 mod map;
 mod read;
+mod renders;
 mod stamp;
 mod warnings;
 
 use super::artifact::Artifact;
 use super::engine::Tier;
 use super::error::SandboxError;
+use super::request::RenderResult;
 use entry::{Binding, Trusted};
 use fsx::Identity;
 use key::CacheKey;
@@ -89,7 +91,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// wasmtime's version, part of the key (the workspace pins it exactly).
-const WASMTIME_VERSION: &str = "48.0.8";
+pub(super) const WASMTIME_VERSION: &str = "48.0.8";
 
 /// A component out of the cache, with the file mapping its code runs
 /// from, if any. The fields drop in order: the component (and with it its
@@ -141,6 +143,8 @@ pub struct Cache {
     /// and without the flush a stamp could vouch for a file a crash left
     /// unwritten. Unstamped, it is checked in full when loaded.
     durable: bool,
+    /// Whether this cache wrote a render entry (see [`Cache::trim_renders`]).
+    wrote_renders: std::sync::atomic::AtomicBool,
     warnings: Arc<Warnings>,
 }
 
@@ -177,6 +181,7 @@ impl Cache {
             engine_hash,
             engine_id,
             durable: tier == Tier::Optimized,
+            wrote_renders: Default::default(),
             warnings: Arc::default(),
         };
         cache.store = cache.open_store(dir, config_dir)?;
@@ -192,6 +197,7 @@ impl Cache {
             engine_hash,
             engine_id,
             durable: tier == Tier::Optimized,
+            wrote_renders: Default::default(),
             warnings: Arc::clone(&self.warnings),
         }
     }
@@ -426,6 +432,55 @@ impl Cache {
             );
         }
         Ok((fresh(&artifact, &path)?, status))
+    }
+
+    /// The output remembered for a render with input digest `input` (see
+    /// `memo.rs`), if an authentic entry holds it. A refused entry is
+    /// deleted, with one warning.
+    pub(crate) fn recall(&self, input: &[u8; 32]) -> Option<RenderResult> {
+        let store = self.store.as_ref()?;
+        let path = renders::path_for(&store.key, &store.dir.join(renders::DIR), input);
+        match renders::read(&store.key, &path, input) {
+            Ok(found) => found,
+            Err(refusal) => {
+                let _ = std::fs::remove_file(&path);
+                self.warnings.warn(
+                    "render entry",
+                    format!(
+                        "render cache entry '{}' refused: {refusal}; running the component again",
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Remembers `result` as the output of the render with input digest
+    /// `input`. Best effort: a missing entry only costs a render.
+    pub(crate) fn remember(&self, input: &[u8; 32], result: &RenderResult) {
+        let Some(store) = &self.store else { return };
+        let dir = store.dir.join(renders::DIR);
+        if private_dir(&dir).is_ok() && renders::write(&store.key, &dir, input, result).is_ok() {
+            self.wrote_renders
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps the render entries within their bounds (see `renders.rs`),
+    /// if this cache wrote any: the least recently used go first.
+    pub(crate) fn trim_renders(&self) {
+        let Some(store) = &self.store else { return };
+        if self
+            .wrote_renders
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            renders::trim(
+                &store.dir.join(renders::DIR),
+                renders::MAX_ENTRIES,
+                renders::MAX_BYTES,
+            );
+        }
     }
 
     fn discard(&self, path: &Path, refusal: &Refusal) {
@@ -802,6 +857,7 @@ mod tests {
             engine_hash: engine_ids(&engine, tier).0,
             engine_id: engine_ids(&engine, tier).1,
             durable: tier == Tier::Optimized,
+            wrote_renders: Default::default(),
             warnings: Arc::default(),
         };
         let (optimized, fast) = (off(Tier::Optimized), off(Tier::Fast));
