@@ -2,7 +2,10 @@
 """Times wasmchart against real Helm on the same stack, for every environment.
 
 wasmchart renders examples/imprun (five WebAssembly components) as a whole
-`wasmchart render` process with a warm compile cache; Helm (v4 Go SDK through
+`wasmchart render` process with a warm compile cache, timed twice: with
+every component run (`--no-render-cache`, column "run") and with the render
+cache recalling every output, as for a render whose inputs did not change
+(column "unchanged"); Helm (v4 Go SDK through
 helm-python-sdk, in process, so without even a process start) renders the Go
 template twin examples/imprun-helm with the same values. Prints the median of
 --runs runs of each and their ratio. The machines this runs on are noisy:
@@ -57,12 +60,12 @@ def settle(cmd: list[str], environ: dict) -> str:
     return out
 
 
-def time_wasmchart(binary: str, env: str, cache: str, runs: int) -> float:
+def time_wasmchart(binary: str, env: str, cache: str, runs: int, extra: list[str]) -> float:
     environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY, WASMCHART_CACHE_DIR=cache)
     for secret_id, keys in twin.OAUTH.items():
         for key, value in keys.items():
             environ[f"{secret_id.upper()}_{key}"] = value
-    cmd = [binary, "render", str(twin.CHART), "--env", env, "--release", twin.RELEASE]
+    cmd = [binary, "render", str(twin.CHART), "--env", env, "--release", twin.RELEASE, *extra]
     settle(cmd, environ)  # fills the cache
     samples = []
     for _ in range(runs):
@@ -103,13 +106,17 @@ def time_command(cmd: list[str], environ: dict, runs: int) -> tuple[float, str]:
     return statistics.median(samples), out
 
 
-def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, float, int]:
-    """(wasmchart, helm, objects) for the N-alias umbrella; both sides' objects must match."""
+def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, float, float, int]:
+    """(wasmchart run, wasmchart unchanged, helm, objects) for the N-alias umbrella; both sides'
+    objects must match."""
     with tempfile.TemporaryDirectory() as root:
         ours_chart, helm_chart, values = alias_umbrellas(root, n)
         environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY, WASMCHART_CACHE_DIR=cache)
         cmd = [binary, "render", ours_chart, "--env", "bench", "--release", "aliases"]
-        ours, text = time_command(cmd, environ, runs)
+        ours, text = time_command([*cmd, "--no-render-cache"], environ, runs)
+        recalled, recalled_text = time_command(cmd, environ, runs)
+        if recalled_text != text:
+            raise SystemExit(f"bench_vs_helm: the {n}-alias umbrella renders differently from the render cache")
         namespace = "aliases-bench"
 
         def render() -> dict:
@@ -126,7 +133,7 @@ def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, flo
             start = time.perf_counter()
             render()
             samples.append(time.perf_counter() - start)
-        return ours, statistics.median(samples), len(ours_objects)
+        return ours, recalled, statistics.median(samples), len(ours_objects)
 
 
 def helm_values(files: list[str]) -> dict:
@@ -164,17 +171,21 @@ def main() -> int:
     if not os.path.exists(args.wasmchart):
         print(f"bench_vs_helm: no binary at {args.wasmchart}: cargo build --release -p wasmchart", file=sys.stderr)
         return 2
-    print(f"{'env':<8} {'wasmchart (process)':>20} {'helm (in process)':>18} {'ratio':>7}")
+    print(f"{'':<8} {'wasmchart (process)':>24} {'helm':>12} {'ratio':>15}")
+    print(f"{'work':<8} {'run':>11} {'unchanged':>12} {'(in process)':>12} {'run':>7} {'unchanged':>9}")
+
+    def row(label: str, ours: float, recalled: float, theirs: float, tail: str = "") -> None:
+        print(f"{label:<8} {ours * 1000:>8.1f} ms {recalled * 1000:>9.1f} ms {theirs * 1000:>9.1f} ms"
+              f" {ours / theirs:>6.2f}x {recalled / theirs:>8.2f}x{tail}")
+
     with tempfile.TemporaryDirectory() as cache:
         for env, spec in ({} if args.no_envs else twin.environments()).items():
-            ours = time_wasmchart(args.wasmchart, env, cache, args.runs)
-            theirs = time_helm(env, spec, args.runs)
-            print(f"{env:<8} {ours * 1000:>17.1f} ms {theirs * 1000:>15.1f} ms {ours / theirs:>6.1f}x")
+            ours = time_wasmchart(args.wasmchart, env, cache, args.runs, ["--no-render-cache"])
+            recalled = time_wasmchart(args.wasmchart, env, cache, args.runs, [])
+            row(env, ours, recalled, time_helm(env, spec, args.runs))
         for n in (int(x) for x in args.aliases.split(",") if x.strip()):
-            ours, theirs, objects = time_aliases(args.wasmchart, n, cache, args.runs)
-            label = f"N={n}"
-            print(f"{label:<8} {ours * 1000:>17.1f} ms {theirs * 1000:>15.1f} ms {ours / theirs:>6.2f}x"
-                  f"  ({objects} objects each)")
+            ours, recalled, theirs, objects = time_aliases(args.wasmchart, n, cache, args.runs)
+            row(f"N={n}", ours, recalled, theirs, f"  ({objects} objects each)")
     return 0
 
 

@@ -1,7 +1,9 @@
-//! End to end: a warm (cached) `render` of the bundled imprun example, the
-//! way `wasmchart render examples/imprun --env prod` runs it, minus printing;
-//! and the same with a Chart.lock that `--verify-lock` checks (every
-//! subchart's listing and component digest).
+//! End to end: a warm (compile-cached) `render` of the bundled imprun
+//! example, the way `wasmchart render examples/imprun --env prod
+//! --no-render-cache` runs it, minus printing: every component runs; the
+//! same when the render cache recalls every component's output (`-recalled`,
+//! a render whose inputs did not change); and the same with a Chart.lock that
+//! `--verify-lock` checks (every subchart's listing and component digest).
 //!
 //! Needs the example's components: run `scripts/build-components.sh` first.
 
@@ -24,6 +26,7 @@ fn example(env: &str, cache: &Path) -> RenderOptions {
         },
         kube_version: "v1.31.0".into(),
         cache_dir: Some(cache.to_path_buf()),
+        no_render_cache: true,
         ..Default::default()
     }
 }
@@ -41,6 +44,14 @@ fn warm_render(c: &mut Criterion) {
         }
         group.bench_function(format!("imprun-{env}-warm"), |b| {
             b.iter(|| render(&options).expect("render"))
+        });
+        let recalled = RenderOptions {
+            no_render_cache: false,
+            ..options.clone()
+        };
+        render(&recalled).expect("render");
+        group.bench_function(format!("imprun-{env}-recalled"), |b| {
+            b.iter(|| render(&recalled).expect("render"))
         });
     }
     group.finish();
