@@ -259,6 +259,29 @@ fn entries_are_sealed_and_private() {
     }
 }
 
+/// A restored cache may hold `renders` as a link to any directory this
+/// user can write: nothing is written or deleted there, nothing recalled.
+#[test]
+fn a_renders_link_is_never_followed() {
+    let setup = Setup::new();
+    let (clean, _, _) = setup.render(&[]);
+    let elsewhere = setup.dirs.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(elsewhere.join("keep.render"), "not ours").unwrap();
+    fs::remove_dir_all(setup.renders()).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, setup.renders()).unwrap();
+    for _ in 0..2 {
+        let (out, reused, _) = setup.render(&[]);
+        assert_eq!(out, clean);
+        assert!(reused.is_empty(), "{reused:?}");
+    }
+    let names: Vec<_> = fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["keep.render"]);
+}
+
 #[test]
 fn a_failed_render_is_never_remembered() {
     let setup = Setup::new();

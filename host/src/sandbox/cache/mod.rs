@@ -439,7 +439,12 @@ impl Cache {
     /// deleted, with one warning.
     pub(crate) fn recall(&self, input: &[u8; 32]) -> Option<RenderResult> {
         let store = self.store.as_ref()?;
-        let path = renders::path_for(&store.key, &store.dir.join(renders::DIR), input);
+        let dir = store.dir.join(renders::DIR);
+        // Never read (or delete) through a link a restored cache planted.
+        if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            return None;
+        }
+        let path = renders::path_for(&store.key, &dir, input);
         match renders::read(&store.key, &path, input) {
             Ok(found) => found,
             Err(refusal) => {
@@ -714,11 +719,15 @@ enum DirProblem {
     Unsafe(String),
 }
 
-/// Creates `dir` (mode 0700) if needed and refuses one another user owns
-/// or that group or others may write.
+/// Creates `dir` (mode 0700) if needed and refuses one another user owns,
+/// that group or others may write, or that is a symbolic link (a restored
+/// cache could hold one leading anywhere this user may write).
 fn private_dir(dir: &Path) -> Result<(), DirProblem> {
     fsx::create_private_dir(dir).map_err(DirProblem::Create)?;
-    let meta = std::fs::metadata(dir).map_err(DirProblem::Create)?;
+    let meta = std::fs::symlink_metadata(dir).map_err(DirProblem::Create)?;
+    if meta.file_type().is_symlink() {
+        return Err(DirProblem::Unsafe("it is a symbolic link".into()));
+    }
     if !meta.is_dir() {
         return Err(DirProblem::Unsafe("it is not a directory".into()));
     }
