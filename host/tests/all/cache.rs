@@ -427,7 +427,13 @@ fn unsafe_cache_directory_compiles_in_memory() {
             "it is owned by uid {STRANGER}, not by this user (uid {})",
             my_uid()
         ));
+        std::os::unix::fs::lchown(&v1, Some(my_uid()), None).unwrap();
     }
+    // A restored cache whose v1 is a link to a directory of this user's.
+    let real = dirs.cache().join("real");
+    fs::rename(&v1, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &v1).unwrap();
+    check("it is a symbolic link");
 }
 
 #[test]

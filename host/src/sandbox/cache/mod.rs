@@ -11,9 +11,9 @@
 //! - **Location**: `WASMCHART_CACHE_DIR`, else the user cache directory
 //!   (`$XDG_CACHE_HOME/wasmchart`, `~/.cache/wasmchart`,
 //!   `~/Library/Caches/wasmchart` on macOS), in a `v1` subdirectory created
-//!   mode 0700. An existing `v1` owned by another user or writable by group
-//!   or others is not used: components are compiled in memory, with one
-//!   warning.
+//!   mode 0700. An existing `v1` owned by another user, writable by group
+//!   or others, or that is a symbolic link is not used: components are
+//!   compiled in memory, with one warning.
 //! - **Key** (`key.rs`): a per-user secret, `<config dir>/cache-key`
 //!   (`WASMCHART_CONFIG_DIR`, else `$XDG_CONFIG_HOME/wasmchart`, else
 //!   `~/.config/wasmchart`), 32 random bytes, mode 0600 in a 0700
