@@ -13,10 +13,10 @@
 //! - every limit a render runs under (a memory limit can change what a
 //!   component manages to do; the others can only make it fail, but a
 //!   render that fails under the new limits must fail);
-//! - the SHA-256 of the running executable, whose WASI, bindings and
-//!   lowering of the request the component runs against: a rebuilt host
-//!   never recalls what another build rendered, even at the same version
-//!   ([`host_digest`]).
+//! - the identity of the running executable (its build ID, else its
+//!   SHA-256), whose WASI, bindings and lowering of the request the
+//!   component runs against: a rebuilt host never recalls what another
+//!   build rendered, even at the same version ([`host_digest`]).
 //!
 //! Fields are destructured whole, so a field added to any of these types
 //! does not compile until it is added here.
@@ -30,14 +30,26 @@ use super::request::{Capabilities, CertificateRef, ChartInfo, Release, RenderReq
 use sha2::{Digest as _, Sha256};
 use std::io::Read as _;
 
-/// The SHA-256 of the running executable, as a load finds a component's:
-/// from the cache's authenticated record of the file's identity when it
-/// has one (`cache/ids.rs`), else by reading it once (then recorded).
-/// `None` when it cannot be read: nothing is then recalled or remembered.
+/// The identity of the running executable: its GNU build ID when it has
+/// one (a hash of the linked output, which the linker writes into an ELF
+/// note: a few hundred bytes read, nothing hashed), else its SHA-256, found
+/// as a load finds a component's: from the cache's authenticated record of
+/// the file's identity (`cache/ids.rs`), else by reading it once (then
+/// recorded). `None` when it cannot be read: nothing is then recalled or
+/// remembered.
 pub(super) fn host_digest(cache: &super::cache::Cache) -> Option<[u8; 32]> {
-    // Without a cache directory nothing is remembered: do not read 40 MB.
+    // Without a cache directory nothing is remembered: read nothing.
     cache.dir()?;
     let file = open_executable().ok()?;
+    if let Some(id) = elf::build_id(&file) {
+        return Some(
+            Sha256::new()
+                .chain_update(b"gnu build id")
+                .chain_update(id)
+                .finalize()
+                .into(),
+        );
+    }
     let before = file.metadata().ok()?;
     if let Some(digest) = cache.recorded_digest(&before) {
         return Some(digest);
@@ -61,6 +73,115 @@ pub(super) fn host_digest(cache: &super::cache::Cache) -> Option<[u8; 32]> {
     }
     cache.record_digest(&before, &after, &digest, began);
     Some(digest)
+}
+
+/// Reading the GNU build ID of a 64-bit little-endian ELF file from its
+/// program headers, by offset, bounded.
+mod elf {
+    use std::fs::File;
+
+    const PT_NOTE: u32 = 4;
+    const NT_GNU_BUILD_ID: u32 = 3;
+    const MAX_NOTES: u64 = 1 << 16;
+
+    /// The build ID, if `file` is such an ELF file and has one.
+    pub(super) fn build_id(file: &File) -> Option<Vec<u8>> {
+        let mut header = [0u8; 64];
+        read_at(file, &mut header, 0)?;
+        if header[..4] != *b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+            return None;
+        }
+        let phoff = u64::from_le_bytes(header[32..40].try_into().ok()?);
+        let entry = usize::from(u16::from_le_bytes(header[54..56].try_into().ok()?));
+        let count = usize::from(u16::from_le_bytes(header[56..58].try_into().ok()?));
+        if entry < 56 {
+            return None;
+        }
+        let mut table = vec![0u8; entry * count];
+        read_at(file, &mut table, phoff)?;
+        table.chunks_exact(entry).find_map(|ph| {
+            let kind = u32::from_le_bytes(ph[0..4].try_into().ok()?);
+            let offset = u64::from_le_bytes(ph[8..16].try_into().ok()?);
+            let size = u64::from_le_bytes(ph[32..40].try_into().ok()?);
+            if kind != PT_NOTE || size > MAX_NOTES {
+                return None;
+            }
+            let mut notes = vec![0u8; usize::try_from(size).ok()?];
+            read_at(file, &mut notes, offset)?;
+            find_build_id(&notes)
+        })
+    }
+
+    /// The descriptor of the first `GNU` note of type `NT_GNU_BUILD_ID`.
+    fn find_build_id(mut notes: &[u8]) -> Option<Vec<u8>> {
+        let padded = |n: usize| n.checked_add(3).map(|n| n & !3);
+        while notes.len() >= 12 {
+            let word = |at: usize| -> Option<usize> {
+                usize::try_from(u32::from_le_bytes(notes[at..at + 4].try_into().ok()?)).ok()
+            };
+            let (name_len, desc_len, kind) = (word(0)?, word(4)?, word(8)?);
+            let name_end = 12usize.checked_add(padded(name_len)?)?;
+            let desc_end = name_end.checked_add(padded(desc_len)?)?;
+            let name = notes.get(12..12usize.checked_add(name_len)?)?;
+            let desc = notes.get(name_end..name_end.checked_add(desc_len)?)?;
+            if kind == NT_GNU_BUILD_ID as usize && name == b"GNU\0" && !desc.is_empty() {
+                return Some(desc.to_vec());
+            }
+            notes = notes.get(desc_end..)?;
+        }
+        None
+    }
+
+    #[cfg(unix)]
+    fn read_at(file: &File, buf: &mut [u8], offset: u64) -> Option<()> {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset).ok()
+    }
+
+    #[cfg(not(unix))]
+    fn read_at(_: &File, _: &mut [u8], _: u64) -> Option<()> {
+        None
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_build_id_note_is_found_among_others() {
+            let note = |name: &[u8], kind: u32, desc: &[u8]| {
+                let mut out = Vec::new();
+                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+                out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+                out.extend_from_slice(&kind.to_le_bytes());
+                for part in [name, desc] {
+                    out.extend_from_slice(part);
+                    out.resize(out.len().next_multiple_of(4), 0);
+                }
+                out
+            };
+            let notes = [
+                note(b"GNU\0", 1, &[0; 16]),
+                note(b"XYZ\0", 3, b"not it"),
+                note(b"GNU\0", 3, &[7; 20]),
+            ]
+            .concat();
+            assert_eq!(find_build_id(&notes), Some(vec![7; 20]));
+            assert_eq!(find_build_id(&notes[..notes.len() - 4]), None, "cut");
+            let mut lying = note(b"GNU\0", 3, &[7; 20]);
+            lying[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+            assert_eq!(find_build_id(&lying), None);
+        }
+
+        #[test]
+        #[cfg(target_os = "linux")]
+        fn this_test_binary_has_one_or_none_without_failing() {
+            let file = File::open("/proc/self/exe").unwrap();
+            if let Some(id) = build_id(&file) {
+                assert!(id.len() >= 8, "{id:?}");
+            }
+            assert_eq!(build_id(&File::open("/proc/self/cmdline").unwrap()), None);
+        }
+    }
 }
 
 /// The file this process runs from: on Linux the very inode (even if its

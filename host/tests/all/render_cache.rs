@@ -171,16 +171,23 @@ fn another_component_under_the_same_name_and_values_runs() {
     );
 }
 
-/// A rebuilt wasmchart (here: the same binary with one byte appended,
-/// which the loader ignores) may lower requests or serve WASI differently:
-/// it never recalls what another build rendered.
+/// A rebuilt wasmchart may lower requests or serve WASI differently: it
+/// never recalls what another build rendered. Here "another build" is the
+/// same binary with another GNU build ID (the linker's hash of its output,
+/// which the render cache keys on), or, for a binary without one, with a
+/// byte appended (its SHA-256 is keyed on instead).
 #[test]
 fn another_build_of_wasmchart_never_recalls_this_ones_outputs() {
     let setup = Setup::new();
     let (clean, _, _) = setup.render(&[]);
     let other = setup.dirs.path().join("wasmchart-rebuilt");
     let mut bytes = fs::read(env!("CARGO_BIN_EXE_wasmchart")).unwrap();
-    bytes.push(0);
+    // namesz 4, descsz 20, type NT_GNU_BUILD_ID, "GNU\0", then the ID.
+    let note = b"\x04\0\0\0\x14\0\0\0\x03\0\0\0GNU\0";
+    match bytes.windows(note.len()).position(|w| w == note) {
+        Some(at) => bytes[at + note.len()] ^= 1,
+        None => bytes.push(0),
+    }
     fs::write(&other, bytes).unwrap();
     fs::set_permissions(&other, fs::Permissions::from_mode(0o755)).unwrap();
     let (out, reused, _) = setup.run(setup.command_of(&other, "config", &[]));
