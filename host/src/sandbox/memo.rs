@@ -406,6 +406,12 @@ mod tests {
             input_digest(&[9; 32], &[1; 32], &request(), &limits),
             Some(base)
         );
+        let with = |edit: fn(&mut RenderRequest)| {
+            let mut r = request();
+            edit(&mut r);
+            input_digest(&[9; 32], &[1; 32], &r, &limits)
+        };
+        let under = |l: Limits| input_digest(&[9; 32], &[1; 32], &request(), &l);
         let changed: Vec<(&str, Option<[u8; 32]>)> = vec![
             (
                 "host",
@@ -415,50 +421,35 @@ mod tests {
                 "component",
                 input_digest(&[9; 32], &[2; 32], &request(), &limits),
             ),
-            ("values", {
-                let mut r = request();
-                r.values_json = "{\"a\":2}".into();
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("upgrade", {
-                let mut r = request();
-                r.release.is_upgrade = true;
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("app version", {
-                let mut r = request();
-                r.chart.app_version = Some(String::new());
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("api versions", {
-                let mut r = request();
-                r.capabilities.api_versions.push("apps/v1".into());
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("secret keys", {
-                let mut r = request();
-                r.secrets[0].keys.push("L".into());
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("certificates", {
-                let mut r = request();
-                r.certificates.push(CertificateRef::default());
-                input_digest(&[9; 32], &[1; 32], &r, &limits)
-            }),
-            ("memory limit", {
-                let l = Limits {
+            ("values", with(|r| r.values_json = "{\"a\":2}".into())),
+            ("upgrade", with(|r| r.release.is_upgrade = true)),
+            (
+                "app version",
+                with(|r| r.chart.app_version = Some(String::new())),
+            ),
+            (
+                "api versions",
+                with(|r| r.capabilities.api_versions.push("apps/v1".into())),
+            ),
+            ("secret keys", with(|r| r.secrets[0].keys.push("L".into()))),
+            (
+                "certificates",
+                with(|r| r.certificates.push(CertificateRef::default())),
+            ),
+            (
+                "memory limit",
+                under(Limits {
                     memory_bytes: limits.memory_bytes / 2,
                     ..limits
-                };
-                input_digest(&[9; 32], &[1; 32], &request(), &l)
-            }),
-            ("timeout", {
-                let l = Limits {
+                }),
+            ),
+            (
+                "timeout",
+                under(Limits {
                     timeout: limits.timeout / 2,
                     ..limits
-                };
-                input_digest(&[9; 32], &[1; 32], &request(), &l)
-            }),
+                }),
+            ),
         ];
         for (what, digest) in changed {
             assert!(digest.is_some_and(|d| d != base), "{what}");

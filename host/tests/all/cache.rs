@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use wasmchart::sandbox::{
-    CacheStatus, Limits, LoadedComponent, Release, RenderRequest, Runtime, RuntimeOptions,
-    SandboxError,
+    CacheStatus, Limits, LoadedComponent, RenderRequest, Runtime, RuntimeOptions, SandboxError,
 };
 
 /// Offset of the artifact length in an entry header, and the header's
@@ -94,17 +93,7 @@ fn stamp_of(entry: &Path) -> PathBuf {
 }
 
 fn request() -> RenderRequest {
-    RenderRequest {
-        values_json: "{}".into(),
-        release: Release {
-            name: "demo".into(),
-            namespace: "apps".into(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        ..Default::default()
-    }
+    crate::support::demo_request()
 }
 
 /// The redis guest renders a Deployment; the probe only a ConfigMap.

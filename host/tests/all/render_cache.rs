@@ -10,9 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use wasmchart::sandbox::{
-    ComponentSource, Limits, Origin, Release, RenderRequest, Runtime, RuntimeOptions,
-};
+use wasmchart::sandbox::{ComponentSource, Limits, Origin, RenderRequest, Runtime, RuntimeOptions};
 
 const BOUND: Duration = Duration::from_secs(120);
 
@@ -317,17 +315,7 @@ fn a_component_given_files_always_runs() {
     let path = test_components::wasm("redis");
     let source = ComponentSource::File(std::sync::Arc::new(fs::File::open(path).unwrap()));
     let files = tempfile::tempdir().unwrap();
-    let mut request = RenderRequest {
-        values_json: "{}".into(),
-        release: Release {
-            name: "demo".into(),
-            namespace: "apps".into(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        ..Default::default()
-    };
+    let mut request = crate::support::demo_request();
     let origins = |request: &RenderRequest| -> Vec<Origin> {
         (0..2)
             .map(|_| {

@@ -7,8 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmchart::sandbox::{
-    CacheStatus, Limits, LoadedComponent, Release, RenderRequest, Runtime, RuntimeOptions,
-    SandboxError,
+    CacheStatus, Limits, LoadedComponent, Runtime, RuntimeOptions, SandboxError,
 };
 
 fn runtime(dir: &Path) -> Runtime {
@@ -35,17 +34,7 @@ fn redis_bytes() -> Arc<[u8]> {
 
 /// Renders and returns the kinds, which must include redis's Deployment.
 fn assert_redis_renders(runtime: &Runtime, loaded: &LoadedComponent) {
-    let request = RenderRequest {
-        values_json: "{}".into(),
-        release: Release {
-            name: "demo".into(),
-            namespace: "apps".into(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        ..Default::default()
-    };
+    let request = crate::support::demo_request();
     let result = runtime
         .render(loaded, &request, &Limits::default())
         .unwrap_or_else(|e| panic!("{e}"));

@@ -137,3 +137,19 @@ pub fn redis_aliases_chart(aliases: &[&str]) -> tempfile::TempDir {
     std::fs::write(chart.path().join("values.yaml"), values).expect("write");
     chart
 }
+
+/// A render request with empty values for release `demo` in namespace
+/// `apps`, first install: what the library-level tests render with.
+pub fn demo_request() -> wasmchart::sandbox::RenderRequest {
+    wasmchart::sandbox::RenderRequest {
+        values_json: "{}".into(),
+        release: wasmchart::sandbox::Release {
+            name: "demo".into(),
+            namespace: "apps".into(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        },
+        ..Default::default()
+    }
+}
