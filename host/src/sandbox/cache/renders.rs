@@ -374,6 +374,32 @@ mod tests {
         assert_eq!(read(&key, &path, &input), Ok(None));
     }
 
+    /// What a hostile cache can put at an entry's name: a link, a FIFO (it
+    /// must not block the render), a huge sparse file (refused unread).
+    #[test]
+    #[cfg(unix)]
+    fn links_fifos_and_huge_files_are_refused_without_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, input) = (CacheKey::for_tests(1), [5u8; 32]);
+        let path = path_for(&key, dir.path(), &input);
+        let target = dir.path().join("target");
+        write(&key, dir.path(), &input, &sample()).unwrap();
+        std::fs::rename(&path, &target).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert_eq!(read(&key, &path, &input), Err(Refusal::NotAnEntry), "link");
+        std::fs::remove_file(&path).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(read(&key, &path, &input), Err(Refusal::NotAnEntry), "fifo");
+        std::fs::remove_file(&path).unwrap();
+        let huge = std::fs::File::create(&path).unwrap();
+        huge.set_len(MAX_ENTRY_BYTES + 1).unwrap();
+        assert_eq!(read(&key, &path, &input), Err(Refusal::NotAnEntry), "huge");
+    }
+
     #[test]
     fn every_field_round_trips_and_nothing_else_decodes() {
         let bytes = encode(&sample());
