@@ -32,7 +32,7 @@ pub enum Format {
 /// halves would leave one core idle), and joined in order: the stream is the
 /// same whatever the thread count.
 pub fn to_yaml_stream(objects: &[Object]) -> String {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::cores();
     if threads < 2 || objects.len() < PARALLEL_FROM {
         return yaml_documents(objects);
     }

@@ -627,9 +627,7 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 /// largest components start first: they take longest to compile and to
 /// render, and the small ones fill in around them.
 fn run_all(runtime: &Runtime, jobs: &[Job], remember: bool) -> Vec<Result<Ran>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(jobs.len().max(1));
+    let threads = crate::cores().min(jobs.len().max(1));
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_cached_key(|&i| std::cmp::Reverse(jobs[i].component_file.len()));
     let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
