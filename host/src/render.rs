@@ -215,21 +215,16 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         namespace: &namespace,
         options,
         capabilities: capabilities(options),
-        warnings: RefCell::new(Vec::new()),
     };
-    facts.warnings.borrow_mut().extend(lock_warnings);
-    facts
-        .warnings
-        .borrow_mut()
-        .extend(nested_limit_warnings(&subs));
-    facts
-        .warnings
-        .borrow_mut()
-        .extend(crate::secrets::render_warnings(&chart, options, &plan));
-    let jobs = targets(&chart, computed.values(), &subs)?
-        .iter()
-        .map(|target| prepare_job(target, &facts, &plan))
-        .collect::<Result<Vec<_>>>()?;
+    let mut warnings = lock_warnings;
+    warnings.extend(nested_limit_warnings(&subs));
+    warnings.extend(crate::secrets::render_warnings(&chart, options, &plan));
+    let jobs = prepare_jobs(
+        &targets(&chart, computed.values(), &subs)?,
+        &facts,
+        &plan,
+        &mut warnings,
+    )?;
     let results = run_all(runtime.get()?, &jobs, !options.no_render_cache);
     runtime.get()?.start_upgrades();
     runtime.get()?.trim_render_cache();
@@ -239,7 +234,6 @@ pub fn render(options: &RenderOptions) -> Result<Rendered> {
         namespace: &namespace,
         policy: options.policy.as_ref(),
     };
-    let warnings = facts.warnings.take();
     let rendered = collect(&jobs, results, &ctx).and_then(|mut rendered| {
         rendered.objects = crds::prepend(crds, rendered.objects)?;
         Ok(rendered)
@@ -340,8 +334,6 @@ struct Facts<'a> {
     options: &'a RenderOptions,
     /// What every component is told the cluster serves, worked out once.
     capabilities: Capabilities,
-    /// Warnings found while preparing jobs (capped limits).
-    warnings: RefCell<Vec<String>>,
 }
 
 fn plan_services(
@@ -476,7 +468,61 @@ fn targets<'a>(
     Ok(out)
 }
 
-fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) -> Result<Job> {
+/// Jobs from this many targets on are prepared on every core: about 24 µs a
+/// subchart (serialising its values is most of it), while the other cores
+/// have nothing to do until the components run.
+const PARALLEL_PREPARE_FROM: usize = 64;
+
+/// Every target's job, in target order; the first target (in that order)
+/// that cannot be prepared fails the render, before any component runs. The
+/// warnings the jobs' limits give are added to `warnings` in target order.
+fn prepare_jobs(
+    targets: &[Target<'_>],
+    facts: &Facts<'_>,
+    plan: &services::Plan,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Job>> {
+    let threads = crate::cores();
+    let prepared: Vec<Result<(Job, Vec<String>)>> =
+        if threads < 2 || targets.len() < PARALLEL_PREPARE_FROM {
+            targets
+                .iter()
+                .map(|t| prepare_job(t, facts, plan))
+                .collect()
+        } else {
+            let chunk = targets.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = targets
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|t| prepare_job(t, facts, plan))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+    let mut jobs = Vec::with_capacity(prepared.len());
+    for result in prepared {
+        let (job, job_warnings) = result?;
+        warnings.extend(job_warnings);
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+/// One target's job, and the warnings its limits gave.
+fn prepare_job(
+    target: &Target<'_>,
+    facts: &Facts<'_>,
+    plan: &services::Plan,
+) -> Result<(Job, Vec<String>)> {
     let Target { name, what, .. } = target;
     let component = target
         .chart
@@ -523,8 +569,10 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
             .collect(),
         files_dir: files.as_ref().map(|f| f.path().to_path_buf()),
     };
-    Ok(Job {
-        limits: limits_for(name, target.limits_section.as_deref(), facts)?,
+    let mut warnings = Vec::new();
+    let limits = limits_for(name, target.limits_section.as_deref(), facts, &mut warnings)?;
+    let job = Job {
+        limits,
         name: name.clone(),
         source_prefix: target.source_prefix.clone(),
         component,
@@ -532,7 +580,8 @@ fn prepare_job(target: &Target<'_>, facts: &Facts<'_>, plan: &services::Plan) ->
         _files: files,
         request,
         secret_refs,
-    })
+    };
+    Ok((job, warnings))
 }
 
 fn to_sandbox_secret(r: &services::SecretRef) -> sandbox::SecretRef {
@@ -549,7 +598,12 @@ fn to_sandbox_secret(r: &services::SecretRef) -> sandbox::SecretRef {
 /// subchart nested under it; then the flags; all bounded by the policy. The
 /// umbrella's own component has no entry (`section` is `None`): defaults,
 /// the policy's defaults and the flags decide. See [`policy::resolve_limits`].
-fn limits_for(name: &str, section: Option<&str>, facts: &Facts<'_>) -> Result<Limits> {
+fn limits_for(
+    name: &str,
+    section: Option<&str>,
+    facts: &Facts<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Limits> {
     let top = section.unwrap_or("");
     let entry = section.and_then(|top| {
         facts
@@ -581,7 +635,7 @@ fn limits_for(name: &str, section: Option<&str>, facts: &Facts<'_>) -> Result<Li
         flags: &given,
         policy: facts.options.policy.as_ref(),
     };
-    policy::resolve_limits(name, &sources, &mut facts.warnings.borrow_mut())
+    policy::resolve_limits(name, &sources, warnings)
 }
 
 /// One warning per subchart Chart.yaml (at any depth) whose dependencies

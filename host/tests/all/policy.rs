@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use super::support::{expect_error as failed, expect_success, run_bounded, shared_dir};
+use super::support::{
+    expect_error as failed, expect_success, redis_aliases_chart_with_limits, run_bounded,
+    shared_dir,
+};
 
 /// A test root key (hex, 32 bytes); not a secret.
 const SECRET_KEY: &str = "706f6c6963792d746573742d726f6f742d6b65792d303132333435363738393a";
@@ -395,6 +398,40 @@ fn every_policy_rule_refuses_and_lists_all_violations_at_once() {
         out.contains("kind: ClusterRoleBinding") && out.contains("namespace: kube-system"),
         "{out}"
     );
+}
+
+#[test]
+fn many_subcharts_report_limit_warnings_and_errors_in_dependency_order() {
+    // More subcharts than a render prepares one by one (64): their jobs are
+    // then prepared on every core, which must not change what is reported.
+    let names: Vec<String> = (0..70).map(|i| format!("s{i:02}")).collect();
+    let aliases: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut limits = vec!["{memory: 1Gi}"; names.len()];
+    let chart = redis_aliases_chart_with_limits(&aliases, &limits);
+    let policy = chart.path().join("policy.yaml");
+    fs::write(&policy, "limits: {max: {memory: 64Mi}}\n").unwrap();
+    let (_, err) = ok(&run(
+        chart.path(),
+        &["--policy", policy.to_str().unwrap()],
+        &[],
+    ));
+    let capped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("asks memory 1Gi"))
+        .collect();
+    assert_eq!(capped.len(), names.len(), "{err}");
+    for (line, name) in capped.iter().zip(&names) {
+        assert!(
+            line.contains(&format!("entry for '{name}' asks memory 1Gi for '{name}'")),
+            "out of order: {line}\n{err}"
+        );
+    }
+    // Two bad entries, one in each half: the first in dependency order is the error.
+    limits[10] = "{memory: lots}";
+    limits[50] = "{memory: lots}";
+    let chart = redis_aliases_chart_with_limits(&aliases, &limits);
+    let err = failed(&run(chart.path(), &[], &[]));
+    assert!(err.contains("'s10'") && !err.contains("'s50'"), "{err}");
 }
 
 #[test]

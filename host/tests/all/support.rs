@@ -114,6 +114,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// `aliases`, with `fullnameOverride: redis-<alias>`: one render loads one
 /// component as many times.
 pub fn redis_aliases_chart(aliases: &[&str]) -> tempfile::TempDir {
+    redis_aliases_chart_with_limits(aliases, &[])
+}
+
+/// [`redis_aliases_chart`], with the `limits:` entry (YAML flow, none when
+/// empty or missing) of each alias.
+pub fn redis_aliases_chart_with_limits(aliases: &[&str], limits: &[&str]) -> tempfile::TempDir {
     let chart = tempfile::tempdir().expect("temp dir");
     let sub = chart.path().join("charts").join("redis");
     std::fs::create_dir_all(&sub).expect("create dir");
@@ -127,10 +133,13 @@ pub fn redis_aliases_chart(aliases: &[&str]) -> tempfile::TempDir {
     let mut umbrella =
         String::from("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n");
     let mut values = String::new();
-    for alias in aliases {
+    for (i, alias) in aliases.iter().enumerate() {
         umbrella.push_str(&format!(
             "  - name: redis\n    version: 0.1.0\n    alias: {alias}\n"
         ));
+        if let Some(limits) = limits.get(i).filter(|l| !l.is_empty()) {
+            umbrella.push_str(&format!("    limits: {limits}\n"));
+        }
         values.push_str(&format!("{alias}: {{fullnameOverride: redis-{alias}}}\n"));
     }
     std::fs::write(chart.path().join("Chart.yaml"), umbrella).expect("write");
