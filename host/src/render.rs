@@ -482,32 +482,38 @@ fn prepare_jobs(
     plan: &services::Plan,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Job>> {
+    let prepare = |part: &[Target<'_>]| {
+        part.iter()
+            .map(|t| prepare_job(t, facts, plan))
+            .collect::<Vec<_>>()
+    };
     let threads = crate::cores();
-    let prepared: Vec<Result<(Job, Vec<String>)>> =
-        if threads < 2 || targets.len() < PARALLEL_PREPARE_FROM {
-            targets
-                .iter()
-                .map(|t| prepare_job(t, facts, plan))
-                .collect()
-        } else {
-            let chunk = targets.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = targets
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|t| prepare_job(t, facts, plan))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
+    let prepared = if threads < 2 || targets.len() < PARALLEL_PREPARE_FROM {
+        prepare(targets)
+    } else {
+        let mut parts = targets.chunks(targets.len().div_ceil(threads));
+        let first = parts.next().unwrap_or_default();
+        std::thread::scope(|scope| {
+            // A part whose thread cannot be started is prepared here instead.
+            let others: Vec<_> = parts
+                .map(|part| {
+                    let thread =
+                        std::thread::Builder::new().spawn_scoped(scope, move || prepare(part));
+                    (part, thread.ok())
+                })
+                .collect();
+            let mut prepared = prepare(first);
+            for (part, thread) in others {
+                match thread {
+                    Some(t) => {
+                        prepared.extend(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                    }
+                    None => prepared.extend(prepare(part)),
+                }
+            }
+            prepared
+        })
+    };
     let mut jobs = Vec::with_capacity(prepared.len());
     for result in prepared {
         let (job, job_warnings) = result?;

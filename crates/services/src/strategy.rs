@@ -106,16 +106,20 @@ fn seal_all(
     let mut parts = values.chunks(values.len().div_ceil(threads));
     let first = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
+        // A part whose thread cannot be started is sealed here instead.
         let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .map(|part| {
+                let thread = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || part.iter().map(one).collect::<Vec<_>>());
+                (part, thread.ok())
+            })
             .collect();
         let mut sealed: Vec<_> = first.iter().map(one).collect();
-        for other in others {
-            sealed.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
+        for (part, thread) in others {
+            match thread {
+                Some(t) => sealed.extend(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+                None => sealed.extend(part.iter().map(one)),
+            }
         }
         sealed
     })
