@@ -42,13 +42,3 @@ pub mod sandbox;
 pub mod secrets;
 pub mod text;
 pub mod validate;
-
-/// The number of cores this process may use, worked out once.
-///
-/// `std::thread::available_parallelism` opens and reads three cgroup files
-/// on every call on Linux, and a render asks at each fan-out (render
-/// threads, compile threads, compile limits, output).
-pub fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}

@@ -32,38 +32,11 @@ pub enum Format {
 /// halves would leave one core idle), and joined in order: the stream is the
 /// same whatever the thread count.
 pub fn to_yaml_stream(objects: &[Object]) -> String {
-    let threads = crate::cores();
-    if threads < 2 || objects.len() < PARALLEL_FROM {
+    if objects.len() < PARALLEL_FROM {
         return yaml_documents(objects);
     }
     let chunks: Vec<&[Object]> = objects.chunks(CHUNK).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let take_chunks = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(chunk) = chunks.get(i) else {
-                return done;
-            };
-            done.push((i, yaml_documents(chunk)));
-        }
-    };
-    let mut parts: Vec<(usize, String)> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads.min(chunks.len()))
-            .map(|_| scope.spawn(take_chunks))
-            .collect();
-        let mut parts = take_chunks();
-        for helper in helpers {
-            parts.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            );
-        }
-        parts
-    });
-    parts.sort_unstable_by_key(|(i, _)| *i);
-    parts.into_iter().map(|(_, text)| text).collect()
+    wasmchart_values::parallel::map_in_order(&chunks, 1, |chunk| yaml_documents(chunk)).concat()
 }
 
 /// Fewer objects than this are formatted on the calling thread: starting

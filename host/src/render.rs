@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use wasmchart_services as services;
-use wasmchart_values::{Chart, ComponentFile, EnabledSubchart, ValueOptions, chartfs};
+use wasmchart_values::{Chart, ComponentFile, EnabledSubchart, ValueOptions, chartfs, parallel};
 
 /// Everything `render` needs, resolved from flags by the CLI.
 #[derive(Debug, Clone, Default)]
@@ -476,43 +476,18 @@ const PARALLEL_PREPARE_FROM: usize = 64;
 /// Every target's job, in target order; the first target (in that order)
 /// that cannot be prepared fails the render, before any component runs. The
 /// warnings the jobs' limits give are added to `warnings` in target order.
+/// Large umbrellas are prepared on every core.
 fn prepare_jobs(
     targets: &[Target<'_>],
     facts: &Facts<'_>,
     plan: &services::Plan,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Job>> {
-    let prepare = |part: &[Target<'_>]| {
-        part.iter()
-            .map(|t| prepare_job(t, facts, plan))
-            .collect::<Vec<_>>()
-    };
-    let threads = crate::cores();
-    let prepared = if threads < 2 || targets.len() < PARALLEL_PREPARE_FROM {
-        prepare(targets)
+    let prepare = |t: &Target<'_>| prepare_job(t, facts, plan);
+    let prepared = if targets.len() < PARALLEL_PREPARE_FROM {
+        targets.iter().map(prepare).collect()
     } else {
-        let mut parts = targets.chunks(targets.len().div_ceil(threads));
-        let first = parts.next().unwrap_or_default();
-        std::thread::scope(|scope| {
-            // A part whose thread cannot be started is prepared here instead.
-            let others: Vec<_> = parts
-                .map(|part| {
-                    let thread =
-                        std::thread::Builder::new().spawn_scoped(scope, move || prepare(part));
-                    (part, thread.ok())
-                })
-                .collect();
-            let mut prepared = prepare(first);
-            for (part, thread) in others {
-                match thread {
-                    Some(t) => {
-                        prepared.extend(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-                    }
-                    None => prepared.extend(prepare(part)),
-                }
-            }
-            prepared
-        })
+        parallel::map_in_order(targets, PREPARE_CHUNK, prepare)
     };
     let mut jobs = Vec::with_capacity(prepared.len());
     for result in prepared {
@@ -522,6 +497,10 @@ fn prepare_jobs(
     }
     Ok(jobs)
 }
+
+/// Targets per share when jobs are prepared on several cores (a job takes
+/// tens of microseconds).
+const PREPARE_CHUNK: usize = 8;
 
 /// One target's job, and the warnings its limits gave.
 fn prepare_job(
@@ -687,36 +666,18 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 /// largest components start first: they take longest to compile and to
 /// render, and the small ones fill in around them.
 fn run_all(runtime: &Runtime, jobs: &[Job], remember: bool) -> Vec<Result<Ran>> {
-    let threads = crate::cores().min(jobs.len().max(1));
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_cached_key(|&i| std::cmp::Reverse(jobs[i].component_file.len()));
     let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
-    runtime.share_compile_cores(threads.min(distinct.len()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<Ran>>>> =
-        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&i) = order.get(n) else { break };
-                    let result = run_one(runtime, &jobs[i], remember);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
+    runtime.share_compile_cores(parallel::cores().min(distinct.len()));
+    let ran = parallel::map_in_order(&order, 1, |&i| run_one(runtime, &jobs[i], remember));
+    let mut slots: Vec<Option<Result<Ran>>> = jobs.iter().map(|_| None).collect();
+    for (i, result) in order.into_iter().zip(ran) {
+        slots[i] = Some(result);
+    }
     slots
         .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(anyhow!("internal error: a render thread stopped early")))
-        })
+        .map(|slot| slot.unwrap_or_else(|| Err(anyhow!("internal error: a job was not run"))))
         .collect()
 }
 

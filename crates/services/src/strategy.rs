@@ -9,6 +9,7 @@
 //!   from the store; no value is in the output at all.
 
 use serde_json::{Map, Value, json};
+use wasmchart_values::parallel;
 
 use crate::error::Error;
 use crate::kubeseal::{SealingCert, scope_label, seal};
@@ -98,38 +99,9 @@ fn seal_all(
     label: &str,
     values: &[(String, SecretValue)],
 ) -> Vec<Result<String, Error>> {
-    let one = |(key, value): &(String, SecretValue)| seal(cert, seal_key, label, key, value);
-    let threads = cores().min(values.len());
-    if threads < 2 {
-        return values.iter().map(one).collect();
-    }
-    let mut parts = values.chunks(values.len().div_ceil(threads));
-    let first = parts.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        // A part whose thread cannot be started is sealed here instead.
-        let others: Vec<_> = parts
-            .map(|part| {
-                let thread = std::thread::Builder::new()
-                    .spawn_scoped(scope, move || part.iter().map(one).collect::<Vec<_>>());
-                (part, thread.ok())
-            })
-            .collect();
-        let mut sealed: Vec<_> = first.iter().map(one).collect();
-        for (part, thread) in others {
-            match thread {
-                Some(t) => sealed.extend(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-                None => sealed.extend(part.iter().map(one)),
-            }
-        }
-        sealed
+    parallel::map_in_order(values, 1, |(key, value)| {
+        seal(cert, seal_key, label, key, value)
     })
-}
-
-/// The cores this process may use, asked once (the standard library reads
-/// cgroup files on every call).
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn scope_annotation(scope: Scope) -> Option<&'static str> {

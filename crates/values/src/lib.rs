@@ -5,12 +5,13 @@
 //! aliases, import-values), coalesces with Helm's null and `global` rules, validates each
 //! chart's values.schema.json and records provenance for [`Computed::explain`]. The [`yaml`]
 //! module reads YAML as Helm does (YAML 1.1 scalars, bounded depth and aliases) and writes
-//! go-yaml v2 style output.
+//! go-yaml v2 style output. [`parallel`] is the one way the workspace splits work across cores.
 
 mod chart;
 pub mod chartfs;
 mod env;
 mod error;
+pub mod parallel;
 pub mod path;
 pub mod semver;
 mod values;

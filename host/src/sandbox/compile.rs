@@ -149,7 +149,7 @@ fn on_thread(
 /// The compiler child's command: its limits, tier and threads on the
 /// command line, nothing inherited from the environment.
 fn child_command(child: Compiler<'_>, tier: Tier, limits: &Limits) -> Command {
-    let cores = crate::cores() as u64;
+    let cores = wasmchart_values::parallel::cores() as u64;
     let cpu_seconds = limits.compile_timeout.as_secs().saturating_add(1) * cores;
     let mut command = Command::new(child.exe);
     command

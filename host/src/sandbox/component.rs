@@ -219,7 +219,7 @@ impl Runtime {
     /// more CPU than one thread: two large components compiling side by
     /// side on two cores finish sooner with one thread each.
     pub fn share_compile_cores(&self, concurrent: usize) {
-        let cores = crate::cores();
+        let cores = wasmchart_values::parallel::cores();
         let threads = if concurrent <= 1 {
             0
         } else {
