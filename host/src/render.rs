@@ -670,15 +670,9 @@ fn run_all(runtime: &Runtime, jobs: &[Job], remember: bool) -> Vec<Result<Ran>> 
     order.sort_by_cached_key(|&i| std::cmp::Reverse(jobs[i].component_file.len()));
     let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
     runtime.share_compile_cores(parallel::cores().min(distinct.len()));
-    let ran = parallel::map_in_order(&order, 1, |&i| run_one(runtime, &jobs[i], remember));
-    let mut slots: Vec<Option<Result<Ran>>> = jobs.iter().map(|_| None).collect();
-    for (i, result) in order.into_iter().zip(ran) {
-        slots[i] = Some(result);
-    }
-    slots
-        .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(anyhow!("internal error: a job was not run"))))
-        .collect()
+    let mut ran = parallel::map_in_order(&order, 1, |&i| (i, run_one(runtime, &jobs[i], remember)));
+    ran.sort_unstable_by_key(|(i, _)| *i);
+    ran.into_iter().map(|(_, result)| result).collect()
 }
 
 /// A component's result, its manifests already parsed on the thread that
