@@ -797,8 +797,9 @@ fn bad_values_name_the_component_and_key() {
 }
 
 /// plugins/README ("Limits"): the first-party JavaScript and Python
-/// components render within `--memory-limit 16Mi --timeout 200ms` and fail
-/// at 8Mi, each named with the limit.
+/// components render within `--memory-limit 16Mi --timeout 200ms`; at 8Mi
+/// the Python one fails and the JavaScript one (QuickJS) still renders, and
+/// at 1Mi it fails too, each named with the limit.
 #[test]
 fn javascript_and_python_components_fit_the_documented_headroom() {
     render_ok(
@@ -806,15 +807,21 @@ fn javascript_and_python_components_fit_the_documented_headroom() {
         "prod",
         &["--memory-limit", "16Mi", "--timeout", "200ms"],
     );
-    let out = run(&chart_dir(), "prod", &["--memory-limit", "8Mi"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "8Mi must fail: {stderr}");
-    for component in ["imprun-console", "imp-runtime-exporter"] {
-        assert!(
-            stderr.contains(&format!(
-                "component '{component}' exceeded its 8Mi memory limit"
-            )),
-            "{stderr}"
-        );
+    let exceeded = |component: &str, limit: &str| {
+        format!("component '{component}' exceeded its {limit} memory limit")
+    };
+    for (limit, failing, rendering) in [
+        ("8Mi", &["imp-runtime-exporter"][..], &["imprun-console"][..]),
+        ("1Mi", &["imp-runtime-exporter", "imprun-console"][..], &[][..]),
+    ] {
+        let out = run(&chart_dir(), "prod", &["--memory-limit", limit]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{limit} must fail: {stderr}");
+        for component in failing {
+            assert!(stderr.contains(&exceeded(component, limit)), "{stderr}");
+        }
+        for component in rendering {
+            assert!(!stderr.contains(&exceeded(component, limit)), "{stderr}");
+        }
     }
 }
