@@ -4,7 +4,7 @@
 # subchart Chart.yaml files point with `component:`.
 #
 #   Rust        plugins/Cargo.toml workspace     -> target/guests/wasm32-wasip2/release/
-#   JavaScript  plugins/js/<name>/component.js   -> target/guests/js/<name>.wasm
+#   JavaScript  plugins/js/<name>/component.js   -> target/guests/js/<name>.wasm (QuickJS)
 #   Python      plugins/python/<name>/app.py     -> target/guests/python/<name>.wasm
 #
 # Work that is up to date is skipped (cargo decides for Rust; JS and Python
@@ -65,7 +65,7 @@ build_rust() {
 
 build_js() {
   local name=$1 out=$OUT/js/$1.wasm
-  [ -d plugins/js/node_modules/@bytecodealliance/componentize-js ] ||
+  [ -d plugins/js/node_modules/componentize-qjs ] ||
     die "the JavaScript toolchain is missing (plugins/js/node_modules); run scripts/setup.sh"
   command -v node >/dev/null 2>&1 || die "node not found; run scripts/setup.sh"
   if ! stale "$out" "plugins/js/$name" plugins/js/build.mjs plugins/js/package-lock.json wit; then

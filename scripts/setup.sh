@@ -4,7 +4,8 @@
 #
 #   - the Rust target wasm32-wasip2 (Rust guests);
 #   - plugins/js/node_modules from the committed package-lock.json (npm ci):
-#     componentize-js and jco at pinned versions (JavaScript guests);
+#     componentize-js, componentize-qjs and jco at pinned versions (JavaScript
+#     guests);
 #   - a Python virtual environment .venv at the repository root with
 #     plugins/python/requirements.txt (componentize-py, Python guests) and
 #     scripts/requirements-check.txt (the Helm twin and schema checks);

@@ -19,7 +19,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use wasmchart_services as services;
 use wasmchart_values::{Chart, ComponentFile, EnabledSubchart, ValueOptions, chartfs, parallel};
@@ -668,8 +668,11 @@ fn capabilities(options: &RenderOptions) -> Capabilities {
 fn run_all(runtime: &Runtime, jobs: &[Job], remember: bool) -> Vec<Result<Ran>> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_cached_key(|&i| std::cmp::Reverse(jobs[i].component_file.len()));
-    let distinct: BTreeSet<&Path> = jobs.iter().map(|job| job.component.as_path()).collect();
-    runtime.share_compile_cores(parallel::cores().min(distinct.len()));
+    let distinct: BTreeMap<&Path, u64> = jobs
+        .iter()
+        .map(|job| (job.component.as_path(), job.component_file.len()))
+        .collect();
+    runtime.share_compile_cores(&distinct.into_values().collect::<Vec<_>>());
     let mut ran = parallel::map_in_order(&order, 1, |&i| (i, run_one(runtime, &jobs[i], remember)));
     ran.sort_unstable_by_key(|(i, _)| *i);
     ran.into_iter().map(|(_, result)| result).collect()
