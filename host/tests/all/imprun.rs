@@ -811,8 +811,16 @@ fn javascript_and_python_components_fit_the_documented_headroom() {
         format!("component '{component}' exceeded its {limit} memory limit")
     };
     for (limit, failing, rendering) in [
-        ("8Mi", &["imp-runtime-exporter"][..], &["imprun-console"][..]),
-        ("1Mi", &["imp-runtime-exporter", "imprun-console"][..], &[][..]),
+        (
+            "8Mi",
+            &["imp-runtime-exporter"][..],
+            &["imprun-console"][..],
+        ),
+        (
+            "1Mi",
+            &["imp-runtime-exporter", "imprun-console"][..],
+            &[][..],
+        ),
     ] {
         let out = run(&chart_dir(), "prod", &["--memory-limit", limit]);
         let stderr = String::from_utf8_lossy(&out.stderr);
