@@ -1209,7 +1209,10 @@ fn compile_shares(cores: usize, sizes: &[u64]) -> (usize, u64) {
         (cores / concurrent).max(1)
     };
     let largest = sizes.iter().copied().max().unwrap_or(0);
-    let rest = sizes.iter().sum::<u64>() - largest;
+    let total = sizes
+        .iter()
+        .fold(0u64, |sum, &size| sum.saturating_add(size));
+    let rest = total - largest;
     let solo_from = if largest > rest { largest } else { u64::MAX };
     (threads, solo_from)
 }
@@ -1236,6 +1239,8 @@ mod tests {
         assert_eq!(compile_shares(4, &[MB, MB, MB, MB, MB]), (1, u64::MAX));
         assert_eq!(compile_shares(8, &[MB, MB]), (4, u64::MAX));
         assert_eq!(compile_shares(2, &[]).0, 0);
+        // Sizes a hostile chart could declare do not overflow the sum.
+        assert_eq!(compile_shares(2, &[u64::MAX, u64::MAX]), (1, u64::MAX));
     }
 
     #[test]
