@@ -224,8 +224,8 @@ impl Runtime {
     /// large components compiling side by side finish sooner with one
     /// thread each. But a component larger than all the others together
     /// is the render's critical path: it compiles on every core, and the
-    /// others fit beside it (cold prod: the 18 MB Python component in 2.4
-    /// s on two threads instead of 3.9 s on one).
+    /// others fit beside it (cold prod: the 18 MB Python component in
+    /// 2.4–3.1 s on two threads instead of 3.9–4.0 s on one).
     pub fn share_compile_cores(&self, sizes: &[u64]) {
         let (threads, solo_from) = compile_shares(wasmchart_values::parallel::cores(), sizes);
         self.compile_threads.store(threads, Ordering::Relaxed);
@@ -233,7 +233,7 @@ impl Runtime {
     }
 
     /// Threads for the compile child of a component of `size` bytes.
-    fn compile_threads(&self, size: usize) -> usize {
+    fn threads_for(&self, size: usize) -> usize {
         if size as u64 >= self.solo_from.load(Ordering::Relaxed) {
             0
         } else {
@@ -468,7 +468,7 @@ impl Runtime {
         self.show_progress(name, bytes.len());
         let compiler = self.compiler.as_deref().map(|exe| compile::Compiler {
             exe,
-            threads: self.compile_threads(bytes.len()),
+            threads: self.threads_for(bytes.len()),
         });
         compile::compile(engine, tier, name, path, &bytes, limits, compiler)
     }
