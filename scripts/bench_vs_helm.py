@@ -8,8 +8,11 @@ cache recalling every output, as for a render whose inputs did not change
 (column "unchanged"); Helm (v4 Go SDK through
 helm-python-sdk, in process, so without even a process start) renders the Go
 template twin examples/imprun-helm with the same values. Prints the median of
---runs runs of each and their ratio. The machines this runs on are noisy:
-compare ratios, not absolute times.
+--runs runs of each and the ratios. The machines this runs on are noisy: the
+three are timed in turn, one sample of each per round, so a slow spell of the
+machine falls on all of them alike, and each ratio is the median of the
+rounds' ratios (paired), not a ratio of medians taken at different moments.
+Compare ratios, not absolute times.
 
 --aliases N,... adds synthetic umbrellas of N aliases of the Redis subchart
 (wasmchart: the redis component; Helm: the twin's Go templates), every alias
@@ -80,15 +83,10 @@ def kill_compiles(cache: str) -> None:
 
 def time_cold(binary: str, runs: int) -> list[float]:
     """Wall times of `runs` renders of `--env prod`, each with its own empty cache directory."""
-    environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY)
-    for secret_id, keys in twin.OAUTH.items():
-        for key, value in keys.items():
-            environ[f"{secret_id.upper()}_{key}"] = value
     samples = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as cache:
-            environ["WASMCHART_CACHE_DIR"] = cache
-            cmd = [binary, "render", str(twin.CHART), "--env", "prod", "--release", twin.RELEASE]
+            cmd, environ = wasmchart_env(binary, "prod", cache)
             start = time.perf_counter()
             subprocess.run(cmd, env=environ, check=True, capture_output=True)
             samples.append(time.perf_counter() - start)
@@ -97,19 +95,35 @@ def time_cold(binary: str, runs: int) -> list[float]:
     return samples
 
 
-def time_wasmchart(binary: str, env: str, cache: str, runs: int, extra: list[str]) -> float:
+def wasmchart_env(binary: str, env: str, cache: str) -> tuple[list[str], dict]:
+    """The command and environment of a `render --env ENV` of the example."""
     environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY, WASMCHART_CACHE_DIR=cache)
     for secret_id, keys in twin.OAUTH.items():
         for key, value in keys.items():
             environ[f"{secret_id.upper()}_{key}"] = value
-    cmd = [binary, "render", str(twin.CHART), "--env", env, "--release", twin.RELEASE, *extra]
-    settle(cmd, environ)  # fills the cache
-    samples = []
+    return [binary, "render", str(twin.CHART), "--env", env, "--release", twin.RELEASE], environ
+
+
+def process(cmd: list[str], environ: dict):
+    """A sample function that runs `cmd` once as a whole process."""
+    return lambda: subprocess.run(cmd, env=environ, check=True, capture_output=True)
+
+
+def interleaved(samplers: list, runs: int) -> list[list[float]]:
+    """Wall times of each sampler over `runs` rounds, each round timing every sampler once in
+    turn: a slow spell of the machine then lands on all of them, not on one side's block."""
+    samples: list[list[float]] = [[] for _ in samplers]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=environ, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for sampler, times in zip(samplers, samples):
+            start = time.perf_counter()
+            sampler()
+            times.append(time.perf_counter() - start)
+    return samples
+
+
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """The median of the rounds' ratios ours/theirs."""
+    return statistics.median(a / b for a, b in zip(ours, theirs))
 
 
 def alias_umbrellas(root: str, n: int) -> tuple[str, str, dict]:
@@ -132,27 +146,15 @@ def alias_umbrellas(root: str, n: int) -> tuple[str, str, dict]:
     return charts[0], charts[1], values
 
 
-def time_command(cmd: list[str], environ: dict, runs: int) -> tuple[float, str]:
-    """Median wall time of `cmd` over `runs` runs after a warm-up that settles the cache; its output."""
-    out = settle(cmd, environ)
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=environ, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), out
-
-
-def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, float, float, int]:
-    """(wasmchart run, wasmchart unchanged, helm, objects) for the N-alias umbrella; both sides'
-    objects must match."""
+def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[list[list[float]], int]:
+    """The samples of (wasmchart run, wasmchart unchanged, helm) for the N-alias umbrella, and
+    how many objects each side renders (they must match)."""
     with tempfile.TemporaryDirectory() as root:
         ours_chart, helm_chart, values = alias_umbrellas(root, n)
         environ = dict(os.environ, WASMCHART_SECRET_KEY=twin.SECRET_KEY, WASMCHART_CACHE_DIR=cache)
         cmd = [binary, "render", ours_chart, "--env", "bench", "--release", "aliases"]
-        ours, text = time_command([*cmd, "--no-render-cache"], environ, runs)
-        recalled, recalled_text = time_command(cmd, environ, runs)
-        if recalled_text != text:
+        text = settle([*cmd, "--no-render-cache"], environ)
+        if settle(cmd, environ) != text:
             raise SystemExit(f"bench_vs_helm: the {n}-alias umbrella renders differently from the render cache")
         namespace = "aliases-bench"
 
@@ -165,12 +167,9 @@ def time_aliases(binary: str, n: int, cache: str, runs: int) -> tuple[float, flo
         if sorted(map(str, ours_objects)) != sorted(map(str, theirs_objects)):
             raise SystemExit(f"bench_vs_helm: the {n}-alias umbrellas render different objects "
                              f"({len(ours_objects)} here, {len(theirs_objects)} from Helm)")
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            render()
-            samples.append(time.perf_counter() - start)
-        return ours, recalled, statistics.median(samples), len(ours_objects)
+        samples = interleaved(
+            [process([*cmd, "--no-render-cache"], environ), process(cmd, environ), render], runs)
+        return samples, len(ours_objects)
 
 
 def helm_values(files: list[str]) -> dict:
@@ -182,7 +181,8 @@ def helm_values(files: list[str]) -> dict:
     return twin.merge(values, {"secrets": {"items": oauth}})
 
 
-def time_helm(env: str, spec: dict, runs: int) -> float:
+def helm_env(env: str, spec: dict):
+    """A sample function rendering the Helm twin for `env` in process, warmed up once."""
     values = helm_values(twin.env_files(env, spec))
     namespace = twin.env_namespace(env, spec)
 
@@ -190,12 +190,16 @@ def time_helm(env: str, spec: dict, runs: int) -> float:
         twin.helm.Chart.load(str(twin.TWIN)).render(values, name=twin.RELEASE, namespace=namespace)
 
     render()  # warm-up: loads the Go runtime
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        render()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return render
+
+
+def time_env(binary: str, env: str, spec: dict, cache: str, runs: int) -> list[list[float]]:
+    """The samples of (wasmchart run, wasmchart unchanged, helm) for one environment of the example."""
+    cmd, environ = wasmchart_env(binary, env, cache)
+    settle([*cmd, "--no-render-cache"], environ)  # fills the compile cache
+    settle(cmd, environ)  # fills the render cache
+    return interleaved([process([*cmd, "--no-render-cache"], environ), process(cmd, environ),
+                        helm_env(env, spec)], runs)
 
 
 def main() -> int:
@@ -212,18 +216,18 @@ def main() -> int:
     print(f"{'':<8} {'wasmchart (process)':>24} {'helm':>12} {'ratio':>15}")
     print(f"{'work':<8} {'run':>11} {'unchanged':>12} {'(in process)':>12} {'run':>7} {'unchanged':>9}")
 
-    def row(label: str, ours: float, recalled: float, theirs: float, tail: str = "") -> None:
-        print(f"{label:<8} {ours * 1000:>8.1f} ms {recalled * 1000:>9.1f} ms {theirs * 1000:>9.1f} ms"
-              f" {ours / theirs:>6.2f}x {recalled / theirs:>8.2f}x{tail}")
+    def row(label: str, samples: list[list[float]], tail: str = "") -> None:
+        ours, recalled, theirs = samples
+        medians = [statistics.median(s) * 1000 for s in samples]
+        print(f"{label:<8} {medians[0]:>8.1f} ms {medians[1]:>9.1f} ms {medians[2]:>9.1f} ms"
+              f" {paired_ratio(ours, theirs):>6.2f}x {paired_ratio(recalled, theirs):>8.2f}x{tail}")
 
     with tempfile.TemporaryDirectory() as cache:
         for env, spec in ({} if args.no_envs else twin.environments()).items():
-            ours = time_wasmchart(args.wasmchart, env, cache, args.runs, ["--no-render-cache"])
-            recalled = time_wasmchart(args.wasmchart, env, cache, args.runs, [])
-            row(env, ours, recalled, time_helm(env, spec, args.runs))
+            row(env, time_env(args.wasmchart, env, spec, cache, args.runs))
         for n in (int(x) for x in args.aliases.split(",") if x.strip()):
-            ours, recalled, theirs, objects = time_aliases(args.wasmchart, n, cache, args.runs)
-            row(f"N={n}", ours, recalled, theirs, f"  ({objects} objects each)")
+            samples, objects = time_aliases(args.wasmchart, n, cache, args.runs)
+            row(f"N={n}", samples, f"  ({objects} objects each)")
     if args.cold:
         samples = time_cold(args.wasmchart, args.cold)
         print(f"cold prod, empty cache: median {statistics.median(samples):.2f} s "
