@@ -90,8 +90,8 @@ pub fn sealed_secret(
 }
 
 /// Every value sealed, in order. Each seal is an RSA-4096 public-key
-/// operation of about half a millisecond, and a render does them before any
-/// component runs: the values are split across the cores. Sealing is
+/// operation of about 0.3 ms (`benches/benches/seal.rs`), and a render does
+/// them before any component runs: the values are split across the cores. Sealing is
 /// deterministic, so the output does not depend on how.
 fn seal_all(
     cert: &SealingCert,
