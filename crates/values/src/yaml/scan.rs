@@ -83,6 +83,7 @@ const MAX_LEVELS: usize = 10_000;
 
 /// The scanner over one YAML text.
 pub struct Scanner<'a> {
+    text: &'a str,
     src: &'a [u8],
     mark: Pos,
     tokens: VecDeque<Token>,
@@ -109,6 +110,7 @@ impl<'a> Scanner<'a> {
     /// A scanner over `text`; positions start at `first_line` (0-based).
     pub fn new(text: &'a str, first_line: usize) -> Self {
         Scanner {
+            text,
             src: text.as_bytes(),
             mark: Pos {
                 index: 0,
@@ -143,11 +145,15 @@ impl<'a> Scanner<'a> {
         self.mark.index + k >= self.src.len()
     }
 
+    /// CR, LF, NEL (C2 85), LS (E2 80 A8) or PS (E2 80 A9), by their UTF-8 bytes: this runs
+    /// for nearly every character scanned.
     fn is_break(&self, k: usize) -> bool {
-        matches!(self.b(k), b'\r' | b'\n')
-            || self.at(k, "\u{85}".as_bytes())
-            || self.at(k, "\u{2028}".as_bytes())
-            || self.at(k, "\u{2029}".as_bytes())
+        match self.b(k) {
+            b'\r' | b'\n' => true,
+            0xC2 => self.b(k + 1) == 0x85,
+            0xE2 => self.b(k + 1) == 0x80 && matches!(self.b(k + 2), 0xA8 | 0xA9),
+            _ => false,
+        }
     }
 
     fn is_blank(&self, k: usize) -> bool {
@@ -195,7 +201,7 @@ impl<'a> Scanner<'a> {
     fn read(&mut self, s: &mut String) {
         let w = self.width();
         let i = self.mark.index;
-        s.push_str(std::str::from_utf8(&self.src[i..i + w]).unwrap_or("\u{fffd}"));
+        s.push_str(self.text.get(i..i + w).unwrap_or("\u{fffd}"));
         self.mark.index += w;
         self.mark.col += 1;
     }
@@ -1159,6 +1165,13 @@ fn fold(s: &mut String, leading_break: &mut String, trailing_breaks: &mut String
 /// The first character libyaml's reader refuses (C0 controls except tab and breaks, DEL,
 /// C1 controls except NEL, surrogates cannot occur in `str`, U+FFFE/U+FFFF), with its position.
 pub fn first_control_character(text: &str, first_line: usize) -> Option<Pos> {
+    // Most files are printable ASCII, tabs and breaks: one pass over the bytes settles them.
+    if text
+        .bytes()
+        .all(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e))
+    {
+        return None;
+    }
     let mut pos = Pos {
         index: 0,
         line: first_line,
@@ -1186,4 +1199,44 @@ pub fn first_control_character(text: &str, first_line: usize) -> Option<Pos> {
         prev_cr = c == '\r';
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_control_character;
+    use crate::yaml::parse_values_map;
+    use serde_json::json;
+
+    fn parse(text: &str) -> serde_json::Value {
+        serde_json::Value::Object(parse_values_map(text, "test").expect("parses"))
+    }
+
+    #[test]
+    fn nel_ls_and_ps_break_lines_and_their_lookalikes_do_not() {
+        assert_eq!(parse("a: p\u{85}b: q\n"), json!({"a": "p", "b": "q"}));
+        assert_eq!(
+            parse("a: p\u{2028}b: q\u{2029}c: r"),
+            json!({"a": "p", "b": "q", "c": "r"})
+        );
+        // NBSP (C2 A0) and an ellipsis (E2 80 A6) share a lead byte with NEL and LS/PS.
+        assert_eq!(
+            parse("a: p\u{a0}q\u{2026}\n"),
+            json!({"a": "p\u{a0}q\u{2026}"})
+        );
+        assert_eq!(parse("# caf\u{e9}\u{85}a: 1 # \u{2026}\n"), json!({"a": 1}));
+    }
+
+    #[test]
+    fn control_characters_are_found_in_ascii_and_in_other_text() {
+        assert!(first_control_character("a: b\n\tc: d\r\n", 0).is_none());
+        assert!(first_control_character("a: caf\u{e9}\u{85}\n", 0).is_none());
+        for (text, index, line) in [
+            ("a: b\n\u{1}", 5, 1),
+            ("a: \u{7f}", 3, 0),
+            ("\u{e9}\n\u{9f}", 3, 1),
+        ] {
+            let pos = first_control_character(text, 0).expect("found");
+            assert_eq!((pos.index, pos.line), (index, line), "{text:?}");
+        }
+    }
 }
