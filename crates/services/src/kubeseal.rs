@@ -204,15 +204,15 @@ impl PublicPower {
     fn raise(&self, em: &[u8]) -> Vec<u8> {
         let bits = self.params.bits_precision();
         let m = zeroize::Zeroizing::new(BoxedUint::from_be_slice_truncated(em, bits));
-        let base = BoxedMontyForm::new((*m).clone(), &self.params);
+        let base = zeroize::Zeroizing::new(BoxedMontyForm::new((*m).clone(), &self.params));
         // Left-to-right square-and-multiply: 16 squarings and one product for e = 65537, where
         // a windowed power spends 15 more on its table. The sequence follows the public
         // exponent only, and each product is constant-time.
-        let mut power = base.clone();
+        let mut power = zeroize::Zeroizing::new((*base).clone());
         for bit in (0..self.exponent.bit_width_vartime().saturating_sub(1)).rev() {
-            power = power.square();
+            *power = power.square();
             if self.exponent.bit_vartime(bit) {
-                power = power.mul(&base);
+                *power = power.mul(&base);
             }
         }
         let c = power.retrieve().to_be_bytes();

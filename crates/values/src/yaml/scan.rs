@@ -84,7 +84,6 @@ const MAX_LEVELS: usize = 10_000;
 /// The scanner over one YAML text.
 pub struct Scanner<'a> {
     text: &'a str,
-    src: &'a [u8],
     mark: Pos,
     tokens: VecDeque<Token>,
     tokens_parsed: usize,
@@ -111,7 +110,6 @@ impl<'a> Scanner<'a> {
     pub fn new(text: &'a str, first_line: usize) -> Self {
         Scanner {
             text,
-            src: text.as_bytes(),
             mark: Pos {
                 index: 0,
                 line: first_line,
@@ -131,18 +129,22 @@ impl<'a> Scanner<'a> {
 
     // ---------------------------------------------------------------- characters
 
+    fn src(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     fn b(&self, k: usize) -> u8 {
-        self.src.get(self.mark.index + k).copied().unwrap_or(0)
+        self.src().get(self.mark.index + k).copied().unwrap_or(0)
     }
 
     fn at(&self, k: usize, s: &[u8]) -> bool {
-        self.src
+        self.src()
             .get(self.mark.index + k..)
             .is_some_and(|r| r.starts_with(s))
     }
 
     fn is_z(&self, k: usize) -> bool {
-        self.mark.index + k >= self.src.len()
+        self.mark.index + k >= self.src().len()
     }
 
     /// CR, LF, NEL (C2 85), LS (E2 80 A8) or PS (E2 80 A9), by their UTF-8 bytes: this runs
@@ -219,7 +221,8 @@ impl<'a> Scanner<'a> {
             self.mark.index += 2;
         } else if self.is_break(0) {
             s.push_str(
-                std::str::from_utf8(&self.src[self.mark.index..self.mark.index + 3]).unwrap_or(""),
+                std::str::from_utf8(&self.src()[self.mark.index..self.mark.index + 3])
+                    .unwrap_or(""),
             );
             self.mark.index += 3;
         } else {
@@ -700,7 +703,7 @@ impl<'a> Scanner<'a> {
                 self.scan_uri_escapes(directive, &mut bytes)?;
             } else {
                 let w = self.width();
-                bytes.extend_from_slice(&self.src[self.mark.index..self.mark.index + w]);
+                bytes.extend_from_slice(&self.src()[self.mark.index..self.mark.index + w]);
                 self.skip();
             }
             has_tag = true;
@@ -1045,7 +1048,7 @@ impl<'a> Scanner<'a> {
             b'P' => Some("\u{2029}"),
             b'x' | b'u' | b'U' => None,
             _ => {
-                let next = std::str::from_utf8(&self.src[self.mark.index + 1..])
+                let next = std::str::from_utf8(&self.src()[self.mark.index + 1..])
                     .ok()
                     .and_then(|r| r.chars().next())
                     .unwrap_or(' ');
