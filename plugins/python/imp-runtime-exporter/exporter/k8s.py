@@ -15,6 +15,12 @@ HELM_CHART = "helm.sh/chart"
 
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
 
+# Compiled once at import: the component's initialisation is snapshotted, so a
+# render never pays for compiling them.
+_NOT_LABEL_CHAR = re.compile(r"[^A-Za-z0-9._-]")
+_LEADING_NON_ALNUM = re.compile(r"^[^A-Za-z0-9]+")
+_TRAILING_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+$")
+
 
 def trunc63(name: str) -> str:
     """Kubernetes names are at most 63 characters; Helm trims a trailing '-'."""
@@ -38,8 +44,8 @@ def fullname(input: Any, values: Values) -> str:
 
 def label_value(text: str) -> str:
     """Makes text a valid label value."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:63]
-    return re.sub(r"[^A-Za-z0-9]+$", "", re.sub(r"^[^A-Za-z0-9]+", "", cleaned))
+    cleaned = _NOT_LABEL_CHAR.sub("_", text)[:63]
+    return _TRAILING_NON_ALNUM.sub("", _LEADING_NON_ALNUM.sub("", cleaned))
 
 
 def selector_labels(input: Any, values: Values) -> dict:
