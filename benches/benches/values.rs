@@ -1,5 +1,5 @@
-//! Value-engine benchmarks: parsing a 1 MiB values file, computing a 50-subchart umbrella
-//! and one of 500 aliases, applying 1,000 `--set` flags.
+//! Value-engine benchmarks: parsing a 1 MiB values file and the example chart's YAML files,
+//! computing a 50-subchart umbrella and one of 500 aliases, applying 1,000 `--set` flags.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -20,6 +20,34 @@ fn big_values() -> String {
         i += 1;
     }
     s
+}
+
+/// Every YAML file of examples/imprun (Chart.yaml and values files, the umbrella's and each
+/// subchart's): what a render of the example parses before any component runs.
+fn example_yaml_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/imprun");
+    let mut dirs = vec![root.clone()];
+    let mut subs: Vec<_> = std::fs::read_dir(root.join("charts"))
+        .expect("examples/imprun/charts")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    subs.sort();
+    dirs.extend(subs);
+    let mut files = Vec::new();
+    for dir in dirs {
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("chart dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        names.sort();
+        for path in names {
+            let text = std::fs::read_to_string(&path).expect("read");
+            files.push((path.display().to_string(), text));
+        }
+    }
+    assert!(files.len() >= 10, "the example's YAML files");
+    files
 }
 
 fn write(path: &Path, text: &str) {
@@ -84,6 +112,15 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function("parse 1 MiB values file with positions (explain)", |b| {
         b.iter(|| yaml::parse_values(black_box(&text), "big.yaml").expect("parse"))
+    });
+
+    let example = example_yaml_files();
+    c.bench_function("parse the example chart's YAML files", |b| {
+        b.iter(|| {
+            for (name, text) in &example {
+                yaml::parse_values_map(black_box(text), name).expect("parse");
+            }
+        })
     });
 
     let dir = tempfile::tempdir().expect("tempdir");
