@@ -208,6 +208,48 @@ impl<'a> Scanner<'a> {
         self.mark.col += 1;
     }
 
+    /// Skips a comment (`#` to the end of its line), if one starts at the mark. Only the bytes
+    /// that may start a line break (CR, LF, and the lead bytes of NEL, LS and PS) are looked
+    /// at one by one; the column counts characters, as `skip` does.
+    fn skip_comment(&mut self) {
+        if self.b(0) != b'#' {
+            return;
+        }
+        loop {
+            let rest = &self.src()[self.mark.index..];
+            let run = rest
+                .iter()
+                .position(|&c| matches!(c, b'\r' | b'\n' | 0xC2 | 0xE2))
+                .unwrap_or(rest.len());
+            self.mark.col += rest[..run].iter().filter(|&&c| c & 0xC0 != 0x80).count();
+            self.mark.index += run;
+            if self.is_breakz(0) {
+                return;
+            }
+            self.skip();
+        }
+    }
+
+    /// Reads the character at the mark, and with it every following byte that cannot end or
+    /// change a plain scalar: printable ASCII other than `:` (and, in flow context, `,?[]{}`).
+    /// Blanks, breaks, `:` and anything non-ASCII are left to the caller's checks. Keys and
+    /// values are mostly such runs, and reading them a character at a time was most of the
+    /// scanner's time.
+    fn read_plain_run(&mut self, s: &mut String) {
+        self.read(s);
+        let start = self.mark.index;
+        let flow = self.flow_level > 0;
+        let run = self.src()[start..]
+            .iter()
+            .take_while(|&&c| {
+                matches!(c, 0x21..=0x7e) && c != b':' && !(flow && b",?[]{}".contains(&c))
+            })
+            .count();
+        s.push_str(&self.text[start..start + run]);
+        self.mark.index += run;
+        self.mark.col += run;
+    }
+
     /// Reads a line break: CR, LF, CRLF and NEL become `\n`, LS and PS are kept.
     fn read_line(&mut self, s: &mut String) {
         if self.at(0, b"\r\n") {
@@ -488,11 +530,7 @@ impl<'a> Scanner<'a> {
             {
                 self.skip();
             }
-            if self.b(0) == b'#' {
-                while !self.is_breakz(0) {
-                    self.skip();
-                }
-            }
+            self.skip_comment();
             if self.is_break(0) {
                 self.skip_line();
                 if self.flow_level == 0 {
@@ -784,11 +822,7 @@ impl<'a> Scanner<'a> {
             _ => return self.error("found unknown directive name"),
         };
         self.skip_blanks();
-        if self.b(0) == b'#' {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
-        }
+        self.skip_comment();
         if !self.is_breakz(0) {
             return self.error("did not find expected comment or line break");
         }
@@ -884,11 +918,7 @@ impl<'a> Scanner<'a> {
             }
         }
         self.skip_blanks();
-        if self.b(0) == b'#' {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
-        }
+        self.skip_comment();
         if !self.is_breakz(0) {
             return self.error("did not find expected comment or line break");
         }
@@ -1114,7 +1144,7 @@ impl<'a> Scanner<'a> {
                         whitespaces.clear();
                     }
                 }
-                self.read(&mut s);
+                self.read_plain_run(&mut s);
             }
             if !(self.is_blank(0) || self.is_break(0)) {
                 break;
@@ -1169,9 +1199,12 @@ fn fold(s: &mut String, leading_break: &mut String, trailing_breaks: &mut String
 /// C1 controls except NEL, surrogates cannot occur in `str`, U+FFFE/U+FFFF), with its position.
 pub fn first_control_character(text: &str, first_line: usize) -> Option<Pos> {
     // Most files are printable ASCII, tabs and breaks: one pass over the bytes settles them.
+    // Whole chunks at a time, without an early exit inside one, so that the check vectorises.
+    let printable = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
     if text
-        .bytes()
-        .all(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e))
+        .as_bytes()
+        .chunks(64)
+        .all(|chunk| chunk.iter().fold(true, |ok, b| ok & printable(b)))
     {
         return None;
     }
@@ -1227,6 +1260,42 @@ mod tests {
             json!({"a": "p\u{a0}q\u{2026}"})
         );
         assert_eq!(parse("# caf\u{e9}\u{85}a: 1 # \u{2026}\n"), json!({"a": 1}));
+    }
+
+    #[test]
+    fn plain_scalars_read_in_runs_end_where_they_did_one_character_at_a_time() {
+        assert_eq!(
+            parse("a: b:c d#e http://x.io/p?q=1&r=[2]#f\n"),
+            json!({"a": "b:c d#e http://x.io/p?q=1&r=[2]#f"})
+        );
+        assert_eq!(
+            parse("a: x #c\nb: caf\u{e9}-y\n"),
+            json!({"a": "x", "b": "caf\u{e9}-y"})
+        );
+        assert_eq!(
+            parse("a: [b,c-d, e]\nf: {g: h,i: j}\n"),
+            json!({"a": ["b", "c-d", "e"], "f": {"g": "h", "i": "j"}})
+        );
+        assert_eq!(parse("a: one\n  two:x\n"), json!({"a": "one two:x"}));
+        // Positions after a run still count characters.
+        let err = parse_values_map("key: abcdefgh: x\n", "test").unwrap_err();
+        assert!(err.to_string().contains("test:1:14"), "{err}");
+        let err = parse_values_map("k\u{e9}y: caf\u{e9}\u{e9}x: y\n", "test").unwrap_err();
+        assert!(err.to_string().contains("test:1:12"), "{err}");
+    }
+
+    #[test]
+    fn comments_end_at_any_line_break_or_the_end_of_the_text() {
+        assert_eq!(
+            parse("# caf\u{e9} \u{a9} \u{2026}\na: 1 # x\u{a0}y\nb: 2 # end"),
+            json!({"a": 1, "b": 2})
+        );
+        assert_eq!(
+            parse("a: 1 # x\u{85}b: 2 # y\u{2028}c: 3"),
+            json!({"a": 1, "b": 2, "c": 3})
+        );
+        let err = parse_values_map("# caf\u{e9}\na: 1\n b: 2\n", "test").unwrap_err();
+        assert!(err.to_string().contains("test:3:3"), "{err}");
     }
 
     #[test]
