@@ -216,7 +216,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         loop {
-            let rest = &self.src()[self.mark.index..];
+            let rest = self.src().get(self.mark.index..).unwrap_or_default();
             let run = rest
                 .iter()
                 .position(|&c| matches!(c, b'\r' | b'\n' | 0xC2 | 0xE2))
@@ -239,13 +239,16 @@ impl<'a> Scanner<'a> {
         self.read(s);
         let start = self.mark.index;
         let flow = self.flow_level > 0;
-        let run = self.src()[start..]
+        let run = self
+            .src()
+            .get(start..)
+            .unwrap_or_default()
             .iter()
             .take_while(|&&c| {
                 matches!(c, 0x21..=0x7e) && c != b':' && !(flow && b",?[]{}".contains(&c))
             })
             .count();
-        s.push_str(&self.text[start..start + run]);
+        s.push_str(self.text.get(start..start + run).unwrap_or_default());
         self.mark.index += run;
         self.mark.col += run;
     }
