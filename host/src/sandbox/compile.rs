@@ -23,6 +23,7 @@ use super::artifact::{self, Artifact};
 use super::engine::{self, Tier};
 use super::error::SandboxError;
 use super::limits::{Limits, Size, Time};
+use super::prune;
 use std::io::{Read, Seek as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
@@ -90,6 +91,21 @@ pub fn compile(
     }
 }
 
+/// Compiles `bytes` without the core exports nothing can reach
+/// (`prune.rs`). Should the pruned component be refused, the component as
+/// given is compiled instead, so that the error names its offsets, not
+/// those of a copy the author never saw (not after running out of memory,
+/// which would only happen twice).
+fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    let Some(pruned) = prune::prune(bytes) else {
+        return engine.precompile_component(bytes);
+    };
+    match engine.precompile_component(&pruned) {
+        Err(e) if !is_out_of_memory(&format!("{e:#}")) => engine.precompile_component(bytes),
+        outcome => outcome,
+    }
+}
+
 /// What a compile failure is reported with.
 struct Failure<'a> {
     name: &'a str,
@@ -133,7 +149,7 @@ fn on_thread(
     thread::Builder::new()
         .name("wasmchart-compile".into())
         .spawn(move || {
-            let _ = send.send(engine.precompile_component(&bytes));
+            let _ = send.send(precompile(&engine, &bytes));
         })
         .map_err(|e| failure.invalid(format!("cannot start a compile thread: {e}")))?;
     match receive.recv_timeout(limits.compile_timeout) {
@@ -414,11 +430,7 @@ pub fn child_main(args: &[String]) -> ExitCode {
     let compile = || {
         engine::build_compiler(tier)
             .map_err(|e| e.to_string())
-            .and_then(|engine| {
-                engine
-                    .precompile_component(&bytes)
-                    .map_err(|e| format!("{e:#}"))
-            })
+            .and_then(|engine| precompile(&engine, &bytes).map_err(|e| format!("{e:#}")))
     };
     let outcome = match store {
         Some((digest, cache, config)) => {

@@ -6,8 +6,9 @@
 //!   epoch interruption, pooling allocator when possible), the linker and
 //!   the compile cache. It is `Send + Sync`: renders run in parallel threads.
 //! - [`Runtime::load`] reads a `.wasm`, refuses what is not a component or
-//!   was built against another contract version, compiles it or takes it
-//!   from the cache, and pre-links it into a [`LoadedComponent`].
+//!   was built against another contract version, compiles it (without the
+//!   core exports nothing in it reaches: `prune.rs`) or takes it from the
+//!   cache, and pre-links it into a [`LoadedComponent`].
 //! - [`Runtime::render`] runs one [`RenderRequest`] in a fresh store with
 //!   [`Limits`] and returns a [`RenderResult`] or a [`SandboxError`] that
 //!   names the component and, for limits, the limit.
@@ -47,6 +48,7 @@ mod files;
 mod guest_lang;
 mod limits;
 mod memo;
+mod prune;
 mod request;
 mod source;
 mod state;

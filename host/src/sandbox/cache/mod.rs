@@ -375,6 +375,7 @@ impl Cache {
             .chain_update(self.engine_hash)
             .chain_update(WASMTIME_VERSION)
             .chain_update(env!("CARGO_PKG_VERSION"))
+            .chain_update(super::prune::REVISION)
             .finalize();
         format!("{}.cwasm", hex(&key))
     }
