@@ -96,7 +96,7 @@ pub fn compile(
 /// given is compiled instead, so that the error names its offsets, not
 /// those of a copy the author never saw (not after running out of memory,
 /// which would only happen twice).
-fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
+pub(super) fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
     let Some(pruned) = prune::prune(bytes) else {
         return engine.precompile_component(bytes);
     };

@@ -585,6 +585,34 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_copy_reports_the_component_as_given() {
+        // h (i32.const 3) pushes an i64 instead: invalid, and unreached.
+        let mut lib = lib().finish();
+        let at = lib
+            .windows(2)
+            .rposition(|w| w == [0x41, 3])
+            .expect("h's i32.const 3");
+        lib[at] = 0x42;
+        let mut b = ComponentBuilder::default();
+        let (ty, mut encoder) = b.type_function(None);
+        encoder
+            .params([] as [(&str, ComponentValType); 0])
+            .result(Some(ComponentValType::Primitive(PrimitiveValType::S32)));
+        let lib = b.core_module_raw(None, &lib);
+        let instance = b.core_instantiate(None, lib, []);
+        let g = b.core_alias_export(None, instance, "g", ExportKind::Func);
+        let lifted = b.lift_func(None, g, ty, []);
+        b.export("g", ComponentExportKind::Func, lifted, None);
+        let original = b.finish();
+        let pruned = prune(&original).expect("h is unreached");
+        let engine = wasmtime::Engine::default();
+        let error = |bytes: &[u8]| format!("{:#}", engine.precompile_component(bytes).unwrap_err());
+        assert_ne!(error(&pruned), error(&original), "the offsets differ");
+        let reported = super::super::compile::precompile(&engine, &original).unwrap_err();
+        assert_eq!(format!("{reported:#}"), error(&original));
+    }
+
+    #[test]
     fn leaves_core_modules_and_what_does_not_parse() {
         let core = lib().finish();
         assert_eq!(prune(&core), None);
